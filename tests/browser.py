@@ -1,0 +1,157 @@
+"""A small headless-Chromium driver over the DevTools protocol, for tests.
+
+It opens a page, waits for the load event and for MathJax to finish, and
+records what a reader's browser would report: console errors, uncaught
+exceptions, failed requests. Only the ``websocket-client`` package (a
+Jupyter dependency) is needed; the browser is Debian's ``chromium``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websocket
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1280,1000",
+)
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@dataclass
+class PageReport:
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+
+class Chromium:
+    """One headless Chromium process with one page, driven over CDP."""
+
+    def __init__(self, executable: str, timeout: float = 30.0):
+        self.timeout = timeout
+        self._profile = tempfile.mkdtemp(prefix="backprop-chromium-")
+        self._proc = subprocess.Popen(
+            [executable, *FLAGS, "--remote-debugging-port=0",
+             f"--user-data-dir={self._profile}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port = self._wait_for_port()
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        page = next(t for t in targets if t.get("type") == "page")
+        self._ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout)
+        self._ids = itertools.count(1)
+        self._events: list[dict] = []
+        for method in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
+            self.call(method)
+
+    def _wait_for_port(self) -> int:
+        marker = Path(self._profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if marker.is_file():
+                lines = marker.read_text().splitlines()
+                if lines and lines[0].strip().isdigit():
+                    return int(lines[0])
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"chromium exited with code {self._proc.returncode}")
+            time.sleep(0.05)
+        raise TimeoutError("chromium did not open its DevTools port")
+
+    def call(self, method: str, **params) -> dict:
+        msg_id = next(self._ids)
+        self._ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            msg = json.loads(self._ws.recv())
+            if msg.get("id") == msg_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self._events.append(msg)
+        raise TimeoutError(method)
+
+    def _wait_event(self, name: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not any(e.get("method") == name for e in self._events):
+            if time.monotonic() > deadline:
+                raise TimeoutError(name)
+            self._events.append(json.loads(self._ws.recv()))
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", expression=expression,
+                           awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"evaluate failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def open(self, url: str, facts_js: str) -> PageReport:
+        """Load ``url``, wait for MathJax, then evaluate ``facts_js`` there."""
+        self._events.clear()
+        self.call("Page.navigate", url=url)
+        self._wait_event("Page.loadEventFired")
+        # MathJax 3 resolves startup.promise when its first typesetting is
+        # done. Pages without MathJax resolve at once.
+        self.evaluate("""new Promise(done => {
+            const mj = window.MathJax;
+            if (mj && mj.startup && mj.startup.promise) mj.startup.promise.then(() => done(true));
+            else done(false);
+            setTimeout(() => done(false), 20000);
+        })""")
+        report = PageReport(url=url, facts=self.evaluate(facts_js))
+        requests: dict[str, str] = {}
+        for event in self._events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+                text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+                report.console_errors.append(text)
+            elif method == "Runtime.exceptionThrown":
+                details = params.get("exceptionDetails", {})
+                report.exceptions.append(
+                    f"{details.get('text', '')} {details.get('exception', {}).get('description', '')} "
+                    f"at {details.get('url', '')}:{details.get('lineNumber', '')}")
+            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                entry = params["entry"]
+                report.console_errors.append(f"{entry.get('text', '')} ({entry.get('url', '')})")
+            elif method == "Network.requestWillBeSent":
+                requests[params["requestId"]] = params["request"]["url"]
+            elif method == "Network.loadingFailed":
+                report.failed_requests.append(
+                    f"{requests.get(params['requestId'], '?')}: {params.get('errorText', '')}")
+        return report
+
+    def screenshot(self, path: str | os.PathLike) -> None:
+        import base64
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        Path(path).write_bytes(base64.b64decode(data))
+
+    def close(self) -> None:
+        try:
+            self._ws.close()
+        finally:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+            shutil.rmtree(self._profile, ignore_errors=True)
