@@ -1,0 +1,174 @@
+"""Vanilla (Elman) recurrent network with tanh, and backprop through time.
+
+One step: ``h = tanh(x @ Wx + h_prev @ Wh + b)`` with x (N, D), h_prev (N, H),
+Wx (D, H), Wh (H, H), b (H,). A sequence x (N, T, D) starting from h0 (N, H)
+gives hidden states h (N, T, H), as ``torch.nn.RNN(batch_first=True)`` with
+``Wx = W_ih.T``, ``Wh = W_hh.T`` and ``b = b_ih + b_hh``.
+"""
+
+import numpy as np
+
+from backprop._checks import (as_float_array, check_cache, check_same_shape,
+                              check_shape)
+
+
+def _check_params(f, D, Wx, Wh, b, ctx):
+    Wx = as_float_array(f, "Wx", Wx)
+    check_shape(f, "Wx", Wx, (D, None), ("D", "H"), ctx)
+    H = Wx.shape[1]
+    Wh = as_float_array(f, "Wh", Wh)
+    check_shape(f, "Wh", Wh, (H, H), ("H", "H"), f" to match Wx of shape {Wx.shape}")
+    b = as_float_array(f, "b", b)
+    check_shape(f, "b", b, (H,), ("H",), f" to match Wx of shape {Wx.shape}")
+    return Wx, Wh, b
+
+
+def rnn_step_forward(x, h_prev, Wx, Wh, b):
+    """One RNN step: ``h = tanh(x @ Wx + h_prev @ Wh + b)``.
+
+    Parameters
+    ----------
+    x : array (N, D); h_prev : array (N, H)
+    Wx : array (D, H); Wh : array (H, H); b : array (H,)
+
+    Returns
+    -------
+    h : array (N, H)
+    cache : opaque, for :func:`rnn_step_backward`
+    """
+    f = "rnn_step_forward"
+    x = as_float_array(f, "x", x)
+    check_shape(f, "x", x, (None, None), ("N", "D"))
+    Wx, Wh, b = _check_params(f, x.shape[1], Wx, Wh, b, f" to match x of shape {x.shape}")
+    h_prev = as_float_array(f, "h_prev", h_prev)
+    check_shape(f, "h_prev", h_prev, (x.shape[0], Wx.shape[1]), ("N", "H"),
+                f" to match x of shape {x.shape} and Wx of shape {Wx.shape}")
+    a = x @ Wx                    # (N, H), ours: accumulate in place
+    a += h_prev @ Wh
+    a += b
+    h = np.tanh(a, out=a)
+    return h, (x, h_prev, Wx, Wh, h)
+
+
+def rnn_step_backward(dh, cache):
+    """Backward of one RNN step.
+
+    With da = dh * (1 - h**2) the gradient at the pre-activation:
+    dx = da @ Wx.T, dh_prev = da @ Wh.T, dWx = x.T @ da, dWh = h_prev.T @ da,
+    db = da.sum(0).
+
+    Parameters
+    ----------
+    dh : array (N, H), upstream gradient of h
+    cache : from :func:`rnn_step_forward`
+
+    Returns
+    -------
+    dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,)
+    """
+    f = "rnn_step_backward"
+    check_cache(f, cache, 5, "rnn_step_forward")
+    x, h_prev, Wx, Wh, h = cache
+    dh = as_float_array(f, "dh", dh)
+    check_same_shape(f, "dh", dh, "the forward output h", h.shape)
+    da = h * h
+    np.subtract(1, da, out=da)
+    da *= dh                      # (N, H)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """Run the RNN over a whole sequence.
+
+    Parameters
+    ----------
+    x : array (N, T, D); h0 : array (N, H), the state before step 0
+    Wx : array (D, H); Wh : array (H, H); b : array (H,)
+
+    Returns
+    -------
+    h : array (N, T, H), the hidden state after every step
+    cache : opaque, for :func:`rnn_backward`
+    """
+    f = "rnn_forward"
+    x = as_float_array(f, "x", x)
+    check_shape(f, "x", x, (None, None, None), ("N", "T", "D"))
+    N, T, D = x.shape
+    Wx, Wh, b = _check_params(f, D, Wx, Wh, b, f" to match x of shape {x.shape}")
+    H = Wx.shape[1]
+    h0 = as_float_array(f, "h0", h0)
+    check_shape(f, "h0", h0, (N, H), ("N", "H"),
+                f" to match x of shape {x.shape} and Wx of shape {Wx.shape}")
+    h = x @ Wx                    # (N, T, H): input terms of all steps at once
+    h += b
+    prev = h0
+    for t in range(T):
+        a = h[:, t]               # (N, H), a view: finish the pre-activation in place
+        a += prev @ Wh
+        np.tanh(a, out=a)
+        prev = a
+    return h, (x, h0, Wx, Wh, h)
+
+
+def rnn_backward(dh, cache, truncate=None):
+    """Backpropagation through time.
+
+    Parameters
+    ----------
+    dh : array (N, T, H), upstream gradient of *every* hidden state h[:, t]
+    cache : from :func:`rnn_forward`
+    truncate : None or int k >= 1
+        None: full BPTT. With k, the gradient that enters at step t (that is
+        ``dh[:, t]``) flows back through at most k steps, t, t-1, ...,
+        t-k+1: it contributes to dx, dWx, dWh and db at those steps only,
+        and is dropped when it reaches h[:, t-k] (as if h[:, t-k] were
+        detached when computing h[:, t]). If t-k = -1 it reaches h0 and is
+        added to dh0, so every ``truncate >= T`` equals full BPTT.
+
+    Returns
+    -------
+    dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,)
+    """
+    f = "rnn_backward"
+    check_cache(f, cache, 5, "rnn_forward")
+    x, h0, Wx, Wh, h = cache
+    dh = as_float_array(f, "dh", dh)
+    check_same_shape(f, "dh", dh, "the forward output h", h.shape)
+    if truncate is not None and (not isinstance(truncate, (int, np.integer))
+                                 or isinstance(truncate, bool) or truncate < 1):
+        raise ValueError(f"{f}: truncate must be None or an int >= 1; got {truncate!r}")
+    N, T, H = h.shape
+    dtanh = h * h
+    np.subtract(1, dtanh, out=dtanh)    # (N, T, H), 1 - h_t**2
+    # da[:, t] = dL/da_t, the gradient at the pre-activation of step t; all
+    # parameter gradients are linear in it, so they are computed once below.
+    da = np.zeros_like(dtanh)
+    dh0 = np.zeros_like(h0, dtype=da.dtype)
+    if truncate is None:
+        g = np.zeros_like(dh0)            # gradient arriving at h_t from step t+1
+        for t in range(T - 1, -1, -1):
+            g = g + dh[:, t]
+            da[:, t] = g * dtanh[:, t]
+            g = da[:, t] @ Wh.T           # to h_{t-1}; at t = 0 that is h0
+        dh0 = g
+    else:
+        # Each entry point t is followed separately for k steps: O(T k).
+        # (k >= T runs here too and gives full BPTT; the tests compare.)
+        for t in range(T - 1, -1, -1):
+            g = dh[:, t]
+            for s in range(t, max(t - truncate, -1), -1):
+                d = g * dtanh[:, s]
+                da[:, s] += d
+                g = d @ Wh.T              # to h_{s-1}
+            if t - truncate < 0:          # the last step was s = 0: g is dh0's
+                dh0 += g
+    # The state before step t is h0 at t = 0 and h[:, t-1] after that. Build it
+    # explicitly: indexing h[:, t-1] at t = 0 would silently read h[:, -1],
+    # the *last* state (the bug of the source blog post).
+    h_prev = np.concatenate([h0[:, None, :].astype(h.dtype, copy=False),
+                             h[:, :-1]], axis=1)          # (N, T, H)
+    dx = da @ Wx.T                                        # (N, T, D)
+    dWx = x.reshape(N * T, -1).T @ da.reshape(N * T, H)   # (D, H)
+    dWh = h_prev.reshape(N * T, H).T @ da.reshape(N * T, H)  # (H, H)
+    db = da.sum(axis=(0, 1))                              # (H,)
+    return dx, dh0, dWx, dWh, db
