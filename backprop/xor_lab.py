@@ -1,0 +1,305 @@
+"""Chapter 4 helpers: train a 2-H-1 sigmoid network on XOR, many seeds at once.
+
+Two training loops compute the same thing:
+
+- ``train_pairs`` trains one network with the package's forward/backward
+  pairs and ``optim.sgd``. It is the loop the chapter shows.
+- ``train_seeds`` trains S networks (one per seed) in lock step with batched
+  matrix products, so that a 100-seed experiment fits in a notebook's time
+  budget. Every array carries a leading seed axis S. The tests and the
+  chapter check it against ``train_pairs`` for single seeds.
+
+Shapes: N examples (4 for XOR), D = 2 inputs, H hidden units, M = 1 output,
+S seeds. Parameters are dicts ``{"W1": (D, H), "b1": (H,), "W2": (H, M),
+"b2": (M,)}``; in ``train_seeds`` each entry has a leading S axis.
+
+``gradient`` selects the gradient used for the update:
+
+- ``"mse"``: the exact gradient of the package's ``mse_loss``,
+  L = mean((a2 - y)^2), so dL/da2 = 2 (a2 - y) / (N M).
+- ``"post"``: the update of the source blog post (Dahlberg 2025), which uses
+  a2 - y as dL/da2 and divides the weight gradients by N: the gradient of
+  sum((a2 - y)^2) / (2 N), half the MSE for M = 1.
+"""
+
+import numpy as np
+
+from backprop import data as _data
+from backprop import init as _init
+from backprop import optim as _optim
+from backprop.activations import sigmoid, sigmoid_backward, sigmoid_forward
+from backprop.layers import dense_backward, dense_forward
+from backprop.losses import mse_loss
+
+__all__ = [
+    "XOR_X",
+    "XOR_Y",
+    "init_params",
+    "train_pairs",
+    "train_seeds",
+    "predict",
+    "solved",
+    "plot_loss_curves",
+    "plot_decision_boundary",
+    "explorer_figure",
+    "xor_explorer",
+]
+
+#: The four XOR inputs, (N, D) = (4, 2), and targets, (N, M) = (4, 1).
+XOR_X, XOR_Y = _data.xor()
+
+_GRADIENTS = ("mse", "post")
+
+
+def _check_gradient(gradient):
+    if gradient not in _GRADIENTS:
+        raise ValueError(f"gradient must be one of {_GRADIENTS}, got {gradient!r}")
+
+
+def _check_xy(X, y):
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"expected X (N, D) and y (N, M) with the same N, got {X.shape} and {y.shape}"
+        )
+    return X, y
+
+
+def _std(scale, fan_in, fan_out):
+    """Standard deviation of one weight matrix for an ``init_params`` scale."""
+    if scale == "xavier":  # Glorot & Bengio (2010), sqrt(2 / (fan_in + fan_out))
+        return _init.xavier_std(fan_in, fan_out)
+    if scale == "fan_in":  # the post's "Xavier" formula, sqrt(1 / fan_in)
+        return float(np.sqrt(1.0 / fan_in))
+    if isinstance(scale, str) or not np.isfinite(scale) or scale < 0:
+        raise ValueError(
+            f"scale must be 'xavier', 'fan_in' or a number >= 0, got {scale!r}"
+        )
+    return float(scale)
+
+
+def init_params(seeds, hidden=4, scale=0.01, inputs=2, outputs=1):
+    """Initial parameters for one network per seed, stacked on a seed axis.
+
+    For seed s, ``rng = np.random.default_rng(s)`` draws W1 (D, H) and then
+    W2 (H, M) from a standard normal, multiplied by the standard deviation
+    that ``scale`` names: a number (the post uses 0.01), ``"xavier"``
+    (Glorot, sqrt(2 / (fan_in + fan_out))) or ``"fan_in"`` (sqrt(1 / fan_in),
+    the formula the post calls Xavier). Biases start at zero.
+
+    Returns ``{"W1": (S, D, H), "b1": (S, H), "W2": (S, H, M), "b2": (S, M)}``.
+    """
+    seeds = [int(s) for s in np.atleast_1d(seeds)]
+    if not seeds or hidden < 1 or inputs < 1 or outputs < 1:
+        raise ValueError(
+            f"need at least one seed and positive sizes, got seeds={seeds}, "
+            f"hidden={hidden}, inputs={inputs}, outputs={outputs}"
+        )
+    s1 = _std(scale, inputs, hidden)
+    s2 = _std(scale, hidden, outputs)
+    W1, W2 = [], []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        W1.append(s1 * rng.standard_normal((inputs, hidden)))
+        W2.append(s2 * rng.standard_normal((hidden, outputs)))
+    S = len(seeds)
+    return {
+        "W1": np.stack(W1),
+        "b1": np.zeros((S, hidden)),
+        "W2": np.stack(W2),
+        "b2": np.zeros((S, outputs)),
+    }
+
+
+def train_pairs(params, X, y, lr=0.5, epochs=5000, gradient="mse"):
+    """Full-batch gradient descent on one network, built from the package's pairs.
+
+    params: ``{"W1": (D, H), "b1": (H,), "W2": (H, M), "b2": (M,)}``.
+    Returns ``(new_params, losses)``; ``losses[e]`` is the MSE before update e,
+    shape (epochs,).
+    """
+    _check_gradient(gradient)
+    X, y = _check_xy(X, y)
+    N, M = y.shape
+    losses = np.empty(epochs)
+    for epoch in range(epochs):
+        # forward: x -> dense -> sigmoid -> dense -> sigmoid -> MSE
+        z1, c1 = dense_forward(X, params["W1"], params["b1"])  # (N, H)
+        a1, s1 = sigmoid_forward(z1)
+        z2, c2 = dense_forward(a1, params["W2"], params["b2"])  # (N, M)
+        a2, s2 = sigmoid_forward(z2)
+        losses[epoch], da2 = mse_loss(a2, y)
+        if gradient == "post":
+            da2 = da2 * (M / 2.0)  # (a2 - y) / N instead of 2 (a2 - y) / (N M)
+        # backward: the same chain, in reverse
+        dz2 = sigmoid_backward(da2, s2)
+        da1, dW2, db2 = dense_backward(dz2, c2)
+        dz1 = sigmoid_backward(da1, s1)
+        _, dW1, db1 = dense_backward(dz1, c1)
+        grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        params, _ = _optim.sgd(params, grads, lr)
+    return params, losses
+
+
+def _forward_seeds(p, X):
+    """Batched forward pass: X (N, D) -> a1 (S, N, H), a2 (S, N, M)."""
+    a1 = sigmoid(np.matmul(X, p["W1"]) + p["b1"][:, None, :])  # (S, N, H)
+    a2 = sigmoid(np.matmul(a1, p["W2"]) + p["b2"][:, None, :])  # (S, N, M)
+    return a1, a2
+
+
+def train_seeds(params, X, y, lr=0.5, epochs=5000, gradient="mse"):
+    """Train S networks at once: the batched twin of ``train_pairs``.
+
+    params: ``{"W1": (S, D, H), "b1": (S, H), "W2": (S, H, M), "b2": (S, M)}``
+    as from ``init_params``. Returns ``(new_params, history)`` where history
+    has ``"loss"`` (epochs, S), the MSE of each network before each update,
+    and ``"grad_norm_W1"``, ``"grad_norm_W2"`` (epochs, S), the Frobenius
+    norms of the gradients used for each update.
+    """
+    _check_gradient(gradient)
+    X, y = _check_xy(X, y)
+    N, M = y.shape
+    p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}  # own copies
+    S = p["W1"].shape[0]
+    hist = {k: np.empty((epochs, S)) for k in ("loss", "grad_norm_W1", "grad_norm_W2")}
+    scale = 2.0 / (N * M) if gradient == "mse" else 1.0 / N
+    XT = X.T  # (D, N)
+    for epoch in range(epochs):
+        a1, a2 = _forward_seeds(p, X)
+        err = a2 - y  # (S, N, M)
+        hist["loss"][epoch] = np.mean(err**2, axis=(1, 2))
+        dz2 = scale * err * a2 * (1.0 - a2)  # (S, N, M)
+        dW2 = np.matmul(a1.transpose(0, 2, 1), dz2)  # (S, H, M)
+        db2 = dz2.sum(axis=1)  # (S, M)
+        dz1 = np.matmul(dz2, p["W2"].transpose(0, 2, 1)) * a1 * (1.0 - a1)  # (S, N, H)
+        dW1 = np.matmul(XT, dz1)  # (S, D, H)
+        db1 = dz1.sum(axis=1)  # (S, H)
+        hist["grad_norm_W1"][epoch] = np.sqrt(np.sum(dW1**2, axis=(1, 2)))
+        hist["grad_norm_W2"][epoch] = np.sqrt(np.sum(dW2**2, axis=(1, 2)))
+        p["W1"] -= lr * dW1
+        p["b1"] -= lr * db1
+        p["W2"] -= lr * dW2
+        p["b2"] -= lr * db2
+    return p, hist
+
+
+def predict(params, X):
+    """Outputs a2 (S, N, M) of stacked networks, or (N, M) of a single one."""
+    X = np.asarray(X, dtype=np.float64)
+    single = np.ndim(params["W1"]) == 2
+    if single:
+        params = {k: np.asarray(v)[None] for k, v in params.items()}
+    _, a2 = _forward_seeds(params, X)
+    return a2[0] if single else a2
+
+
+def solved(params, X=XOR_X, y=XOR_Y):
+    """Boolean (S,): every prediction is on the correct side of 0.5.
+
+    Our definition of "solves XOR": thresholding the output at 0.5 classifies
+    all four inputs correctly.
+    """
+    a2 = predict(params, X)
+    if a2.ndim == 2:
+        a2 = a2[None]
+    return np.all((a2 > 0.5) == (np.asarray(y) > 0.5), axis=(1, 2))
+
+
+def plot_loss_curves(loss, ax, title, highlight=None, logy=True):
+    """Plot one thin line per seed of ``loss`` (epochs, S) and their median.
+
+    Epochs on a log axis; the loss on a log axis too unless ``logy=False``.
+    """
+    import matplotlib.ticker as mticker
+
+    epochs = np.arange(1, loss.shape[0] + 1)
+    ax.plot(epochs, loss, color="tab:blue", alpha=0.15, lw=0.8)
+    ax.plot(epochs, np.median(loss, axis=1), color="black", lw=2, label="median over seeds")
+    if highlight is not None:
+        ax.plot(epochs, loss[:, highlight], color="tab:red", lw=1.5, label=f"seed {highlight}")
+    ax.axhline(0.25, color="gray", ls="--", lw=1, label="0.25 (predict 0.5 everywhere)")
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE loss")
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+
+
+def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
+    """Colour the plane by one network's output and draw its 0.5 contour.
+
+    params: a single network ``{"W1": (D, H), ...}`` (no seed axis).
+    """
+    g = np.linspace(-0.5, 1.5, resolution)
+    gx, gy = np.meshgrid(g, g)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])  # (R*R, 2)
+    out = predict(params, grid).reshape(gx.shape)  # (R, R)
+    cs = ax.contourf(gx, gy, out, levels=np.linspace(0, 1, 11), cmap="RdBu_r", vmin=0, vmax=1)
+    if out.min() < 0.5 < out.max():
+        ax.contour(gx, gy, out, levels=[0.5], colors="black", linewidths=2)
+    labels = np.asarray(y).ravel() > 0.5
+    ax.scatter(X[labels, 0], X[labels, 1], marker="o", s=90, c="white", edgecolors="black",
+               label="target 1", zorder=3)
+    ax.scatter(X[~labels, 0], X[~labels, 1], marker="X", s=90, c="black", label="target 0", zorder=3)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_xticks([-0.5, 0, 0.5, 1, 1.5])
+    ax.set_yticks([-0.5, 0, 0.5, 1, 1.5])
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper center", fontsize=8, ncol=2, framealpha=0.9)
+    return cs
+
+
+def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradient="post"):
+    """Train ``n_seeds`` networks and draw their loss curves and seed 0's boundary.
+
+    Returns ``(fig, n_solved)``.
+    """
+    import matplotlib.pyplot as plt
+
+    params = init_params(range(n_seeds), hidden=hidden, scale=scale)
+    final, hist = train_seeds(params, XOR_X, XOR_Y, lr=lr, epochs=epochs, gradient=gradient)
+    n_solved = int(solved(final).sum())
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.4, 1]})
+    logy = bool(hist["loss"].max() > 2 * hist["loss"][-1].min())  # flat curves: linear axis
+    plot_loss_curves(hist["loss"], ax1,
+                     f"{n_solved} of {n_seeds} seeds solve XOR "
+                     f"(scale {scale}, lr {lr}, H={hidden})", highlight=0, logy=logy)
+    cs = plot_decision_boundary({k: v[0] for k, v in final.items()}, ax2,
+                                f"seed 0 after {epochs} epochs")
+    fig.colorbar(cs, ax=ax2, label="network output $a_2$")
+    fig.tight_layout()
+    return fig, n_solved
+
+
+def xor_explorer(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20):
+    """An ipywidgets panel: sliders for init scale, learning rate, H and epochs.
+
+    The defaults are the source post's settings. Returns the widget.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    def show(scale, lr, hidden, epochs):
+        fig, _ = explorer_figure(scale, lr, hidden, epochs, n_seeds)
+        display(fig)
+        plt.close(fig)
+
+    return w.interactive(
+        show,
+        scale=w.FloatLogSlider(value=scale, base=10, min=-3, max=1, step=0.25,
+                               description="init scale", continuous_update=False),
+        lr=w.FloatLogSlider(value=lr, base=10, min=-2, max=1, step=0.1, description="lr",
+                            continuous_update=False),
+        hidden=w.IntSlider(value=hidden, min=1, max=16, description="hidden H",
+                           continuous_update=False),
+        epochs=w.IntSlider(value=epochs, min=100, max=20000, step=100, description="epochs",
+                           continuous_update=False),
+    )

@@ -1,0 +1,123 @@
+"""Tests for backprop.glassbox: the 2-2-1 trace against PyTorch, the drawing, the loop."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from backprop import glassbox as gb  # noqa: E402
+
+
+def _torch_grads(net):
+    p = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=k not in ("x", "y"))
+         for k, v in net.items()}
+    z1 = p["x"] @ p["W1"] + p["b1"]
+    z1.retain_grad()
+    a1 = torch.sigmoid(z1)
+    z2 = a1 @ p["W2"] + p["b2"]
+    z2.retain_grad()
+    a2 = torch.sigmoid(z2)
+    loss = torch.nn.functional.mse_loss(a2, p["y"])
+    loss.backward()
+    return {"loss": loss.item(), "a1": a1.detach().numpy(), "delta1": z1.grad.numpy(),
+            "delta2": z2.grad.numpy(), "W1": p["W1"].grad.numpy(), "b1": p["b1"].grad.numpy(),
+            "W2": p["W2"].grad.numpy(), "b2": p["b2"].grad.numpy()}
+
+
+NETS = [gb.DEFAULT_NETWORK]
+_rng = np.random.default_rng(7)
+NETS.append({"x": _rng.standard_normal((1, 2)), "y": np.array([[0.0]]),
+             "W1": _rng.standard_normal((2, 2)), "b1": _rng.standard_normal(2),
+             "W2": _rng.standard_normal((2, 1)), "b2": _rng.standard_normal(1)})
+
+
+@pytest.mark.parametrize("net", NETS)
+def test_trace_matches_torch_autograd(net):
+    t = gb.trace(net)
+    ref = _torch_grads(net)
+    np.testing.assert_allclose(t["loss"], ref["loss"], rtol=1e-12)
+    for ours, theirs in (("delta2", "delta2"), ("delta1", "delta1"), ("dW1", "W1"),
+                         ("db1", "b1"), ("dW2", "W2"), ("db2", "b2")):
+        np.testing.assert_allclose(t[ours], ref[theirs], rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("net", NETS)
+def test_each_weight_gradient_is_input_times_upstream_delta(net):
+    # the claim the widget draws on every edge, checked against torch's gradients
+    t = gb.trace(net)
+    ref = _torch_grads(net)
+    x = np.asarray(net["x"])
+    for i in range(2):
+        for j in range(2):
+            assert x[0, i] * ref["delta1"][0, j] == pytest.approx(ref["W1"][i, j], rel=1e-12)
+        assert t["a1"][0, i] * t["delta2"][0, 0] == pytest.approx(ref["W2"][i, 0], rel=1e-12)
+
+
+def test_trace_rejects_wrong_shapes():
+    bad = dict(gb.DEFAULT_NETWORK, W1=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="W1"):
+        gb.trace(bad)
+    with pytest.raises(ValueError, match="y"):
+        gb.trace({k: v for k, v in gb.DEFAULT_NETWORK.items() if k != "y"})
+
+
+def _texts(fig):
+    return " ".join(t.get_text() for t in fig.axes[0].texts)
+
+
+def test_draw_step_reveals_numbers_in_order():
+    t = gb.trace()
+    dW1 = f"{t['dW1'][0, 0]:+.4f}"
+    dW2 = f"{t['dW2'][0, 0]:+.4f}"
+    a2 = f"a={t['a2'][0, 0]:.3f}"
+    seen = []
+    for step in range(len(gb.STEPS)):
+        fig = gb.draw_step(t, step)
+        text = _texts(fig)
+        seen.append((a2 in text, dW2 in text, dW1 in text))
+        assert fig.axes[0].get_title().endswith(gb.STEPS[step])
+        plt.close(fig)
+    assert seen[0] == (False, False, False)
+    assert seen[4] == (True, False, False)
+    assert seen[6] == (True, True, False)
+    assert seen[8] == (True, True, True)
+
+
+def test_draw_step_rejects_out_of_range():
+    with pytest.raises(ValueError, match="step"):
+        gb.draw_step(gb.trace(), len(gb.STEPS))
+
+
+def test_widget_has_a_slider_over_all_steps():
+    import ipywidgets as w
+
+    box = gb.glassbox_widget()
+    sliders = [c for c in box.children[0].children if isinstance(c, w.IntSlider)]
+    assert len(sliders) == 1 and sliders[0].max == len(gb.STEPS) - 1
+    plt.close("all")
+
+
+def test_loop_equals_matmul():
+    rng = np.random.default_rng(0)
+    x, delta = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    np.testing.assert_allclose(gb.weight_gradient_loop(x, delta), x.T @ delta, rtol=1e-12)
+    with pytest.raises(ValueError, match="same N"):
+        gb.weight_gradient_loop(x, delta[:4])
+
+
+def test_timing_reports_a_speedup_and_equal_results():
+    r = gb.time_loop_vs_matmul(N=8, D=20, H=10, repeats=3)
+    assert r["max_abs_diff"] < 1e-12
+    assert r["loop_s"] > 0 and r["matmul_s"] > 0
+    assert r["speedup"] > 1  # 1,600 multiply-adds in Python against one BLAS call
+
+
+def test_timing_with_a_column_subset_scales_the_loop_time():
+    r = gb.time_loop_vs_matmul(N=8, D=20, H=12, loop_columns=3, repeats=3)
+    assert r["loop_columns"] == 3 and r["max_abs_diff"] < 1e-12
+    with pytest.raises(ValueError, match="loop_columns"):
+        gb.time_loop_vs_matmul(N=2, D=2, H=4, loop_columns=5)

@@ -1,0 +1,128 @@
+"""Tests for backprop.xor_lab: batched training against the package's pairs and PyTorch."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from backprop import xor_lab as xl  # noqa: E402
+
+X, Y = xl.XOR_X, xl.XOR_Y
+
+
+def _one(params, s):
+    return {k: v[s] for k, v in params.items()}
+
+
+def test_xor_data():
+    np.testing.assert_array_equal(Y.ravel(), np.logical_xor(X[:, 0], X[:, 1]).astype(float))
+
+
+def test_init_params_draws_each_seed_from_its_own_generator():
+    p = xl.init_params([3, 11], hidden=5, scale=0.01)
+    assert p["W1"].shape == (2, 2, 5) and p["W2"].shape == (2, 5, 1)
+    rng = np.random.default_rng(11)
+    np.testing.assert_array_equal(p["W1"][1], 0.01 * rng.standard_normal((2, 5)))
+    np.testing.assert_array_equal(p["W2"][1], 0.01 * rng.standard_normal((5, 1)))
+    assert not p["b1"].any() and not p["b2"].any()
+    q = xl.init_params([0], hidden=4, scale="fan_in")
+    r = xl.init_params([0], hidden=4, scale=1.0)
+    np.testing.assert_allclose(q["W1"], r["W1"] / np.sqrt(2))
+    np.testing.assert_allclose(q["W2"], r["W2"] / 2)
+    g = xl.init_params([0], hidden=4, scale="xavier")
+    np.testing.assert_allclose(g["W1"], r["W1"] * np.sqrt(2 / 6))
+    with pytest.raises(ValueError, match="scale"):
+        xl.init_params([0], scale="he")
+
+
+@pytest.mark.parametrize("gradient", ["mse", "post"])
+@pytest.mark.parametrize("scale", [0.01, "fan_in"])
+def test_batched_training_matches_package_pairs(gradient, scale):
+    params = xl.init_params([0, 1, 2], hidden=3, scale=scale)
+    final, hist = xl.train_seeds(params, X, Y, lr=0.5, epochs=200, gradient=gradient)
+    for s in range(3):
+        ref, losses = xl.train_pairs(_one(params, s), X, Y, lr=0.5, epochs=200, gradient=gradient)
+        np.testing.assert_allclose(hist["loss"][:, s], losses, rtol=1e-12, atol=1e-15)
+        for k in ref:
+            np.testing.assert_allclose(final[k][s], ref[k], rtol=1e-10, atol=1e-14)
+    # train_seeds must not write into its argument
+    np.testing.assert_array_equal(params["W1"], xl.init_params([0, 1, 2], 3, scale)["W1"])
+
+
+def _torch_sgd(p, epochs, lr, half):
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
+    opt = torch.optim.SGD(t.values(), lr=lr)
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+    for _ in range(epochs):
+        a2 = torch.sigmoid(torch.sigmoid(Xt @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"])
+        loss = torch.nn.functional.mse_loss(a2, Yt)
+        opt.zero_grad()
+        (0.5 * loss if half else loss).backward()
+        opt.step()
+    return {k: v.detach().numpy() for k, v in t.items()}
+
+
+@pytest.mark.parametrize("gradient", ["mse", "post"])
+def test_pairs_training_matches_torch_float64(gradient):
+    # "mse" is torch's MSELoss; "post" is the gradient of half of it (M = 1)
+    p = _one(xl.init_params([5], hidden=4, scale="fan_in"), 0)
+    ours, _ = xl.train_pairs(p, X, Y, lr=0.5, epochs=50, gradient=gradient)
+    theirs = _torch_sgd(p, 50, 0.5, half=gradient == "post")
+    for k in ours:
+        np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-9, atol=1e-12)
+
+
+def test_post_gradient_is_half_the_mse_gradient():
+    p = xl.init_params([4], hidden=4, scale=1.0)
+    _, h_mse = xl.train_seeds(p, X, Y, epochs=1, gradient="mse")
+    _, h_post = xl.train_seeds(p, X, Y, epochs=1, gradient="post")
+    np.testing.assert_allclose(h_post["grad_norm_W1"], 0.5 * h_mse["grad_norm_W1"], rtol=1e-12)
+    np.testing.assert_allclose(h_post["grad_norm_W2"], 0.5 * h_mse["grad_norm_W2"], rtol=1e-12)
+
+
+def test_solved_uses_the_half_threshold():
+    p = xl.init_params([0], hidden=2, scale=0.0)  # output 0.5 everywhere: not solved
+    assert not xl.solved(p)[0]
+    # a hand-made XOR network: h1 = OR, h2 = AND, out = h1 AND NOT h2
+    good = {"W1": np.array([[20.0, 20.0], [20.0, 20.0]]), "b1": np.array([-10.0, -30.0]),
+            "W2": np.array([[20.0], [-20.0]]), "b2": np.array([-10.0])}
+    assert xl.solved(good)[0]
+    bad = dict(good, W2=-good["W2"], b2=-good["b2"])
+    assert not xl.solved(bad)[0]
+
+
+def test_small_init_stalls_and_fan_in_init_learns():
+    # a scaled-down version of the chapter's experiment, 10 seeds x 5000 epochs (the post's budget)
+    small, h_small = xl.train_seeds(xl.init_params(range(10), scale=0.01), X, Y, 0.5, 5000, "post")
+    big, h_big = xl.train_seeds(xl.init_params(range(10), scale="fan_in"), X, Y, 0.5, 5000, "post")
+    assert xl.solved(small).sum() == 0
+    np.testing.assert_allclose(h_small["loss"][-1], 0.25, atol=1e-4)
+    assert xl.solved(big).sum() >= 8
+    # the ~100x claim: at the start W1's gradient is far smaller than W2's
+    ratio = h_small["grad_norm_W1"][0] / h_small["grad_norm_W2"][0]
+    assert np.all(ratio < 0.05)
+
+
+def test_bad_arguments_raise():
+    p = xl.init_params([0])
+    with pytest.raises(ValueError, match="gradient"):
+        xl.train_seeds(p, X, Y, gradient="sse")
+    with pytest.raises(ValueError, match="same N"):
+        xl.train_seeds(p, X, Y[:3])
+
+
+def test_explorer_figure_and_widget():
+    import ipywidgets as w
+
+    fig, n = xl.explorer_figure(scale="fan_in", epochs=500, n_seeds=4)
+    assert 0 <= n <= 4 and str(n) in fig.axes[0].get_title()
+    assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[1].get_xlabel() == "$x_1$"
+    plt.close(fig)
+    widget = xl.xor_explorer(epochs=200, n_seeds=2)
+    names = {c.description for c in widget.children if isinstance(c, w.ValueWidget)}
+    assert {"init scale", "lr", "hidden H", "epochs"} <= names
+    plt.close("all")
