@@ -25,8 +25,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
+# `make book SOLUTIONS=no` leaves the "Solutions" part out of the book.
+SOLUTIONS ?= yes
+ifeq ($(SOLUTIONS),no)
+TOC_ARG := --toc _build/toc-no-solutions.yml
+endif
+
 book: setup
-	$(VENV)/bin/jupyter-book build --all -W -n --keep-going .
+ifeq ($(SOLUTIONS),no)
+	mkdir -p _build
+	$(PY) -c "import yaml; t = yaml.safe_load(open('_toc.yml')); \
+	t['parts'] = [p for p in t['parts'] if p.get('caption') != 'Solutions']; \
+	yaml.safe_dump(t, open('_build/toc-no-solutions.yml', 'w'), sort_keys=False)"
+endif
+	$(VENV)/bin/jupyter-book build --all -W -n --keep-going $(TOC_ARG) .
 	@echo "Book built: open _build/html/index.html"
 
 test: setup

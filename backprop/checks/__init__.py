@@ -1,0 +1,36 @@
+"""Checks behind the graded exercises (contract in ``backprop.checks.core``).
+
+``check("ex03_backward_pass", "q2", globals())`` in a notebook shows a feedback
+panel and prints the result; ``run_question`` is the same without display, for
+the batch grader. ``EXERCISES`` maps each exercise id to its questions.
+"""
+
+from backprop.checks.core import (
+    EXERCISES,
+    STATUSES,
+    Case,
+    LearnerError,
+    NotAttempted,
+    Question,
+    Result,
+    call,
+    check,
+    get_question,
+    register,
+    run_question,
+)
+
+# Each module registers its questions in EXERCISES on import.
+from backprop.checks import (  # noqa: E402,F401
+    ex01_forward_pass,
+    ex02_chain_rule,
+    ex03_backward_pass,
+    ex04_training_xor,
+    ex05_gradient_checking,
+    ex06_vanishing_gradients,
+)
+
+__all__ = [
+    "EXERCISES", "STATUSES", "Case", "LearnerError", "NotAttempted", "Question",
+    "Result", "call", "check", "get_question", "register", "run_question",
+]

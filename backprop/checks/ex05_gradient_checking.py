@@ -1,0 +1,149 @@
+"""Checks for ex05_gradient_checking: numerical gradient, relative error, find and fix a bug."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from backprop.checks.compare import compare_array, compare_scalar
+from backprop.checks.core import Case, LearnerError, Question, call, register
+
+EXERCISE = "ex05_gradient_checking"
+
+
+def _grad_fns():
+    """(name, f, x, exact gradient) with random x from fixed seeds; the last is a 1x1 edge case."""
+    rng = np.random.default_rng(500)
+    x1 = rng.standard_normal(3)
+    x2 = rng.standard_normal((2, 3))
+    W = rng.standard_normal((3, 4))
+    x3 = rng.standard_normal((1, 1))
+    return [
+        ("f(x) = sum(x**3), x (3,)", lambda x: float(np.sum(x ** 3)), x1, 3 * x1 ** 2),
+        ("f(x) = sum(sin(x @ W)), x (2, 3)", lambda x: float(np.sum(np.sin(x @ W))), x2,
+         np.cos(x2 @ W) @ W.T),
+        ("f(x) = exp(x) * x, x (1, 1)", lambda x: float(np.sum(np.exp(x) * x)), x3,
+         np.exp(x3) * (1 + x3)),
+    ]
+
+
+def _one_sided(f, x, h):
+    g = np.zeros_like(x)
+    fx = f(x)
+    for i in np.ndindex(x.shape):
+        xp = x.copy()
+        xp[i] += h
+        g[i] = (f(xp) - fx) / h
+    return g
+
+
+def check_q1(ans):
+    fn = ans["numerical_gradient"]
+    h = 1e-5
+    out = []
+    for name, f, x, exact in _grad_fns():
+        xin = x.copy()
+        got = call("numerical_gradient", fn, f, xin, h)
+        if not np.array_equal(xin, x):
+            out.append(Case(name, False, "x was changed by numerical_gradient",
+                            "restore x[i] after each perturbation (or perturb a copy)"))
+            continue
+        out.append(compare_array(name, "grad", got, exact, rtol=1e-6, atol=1e-8, mistakes=(
+            (_one_sided(f, x, h), "that is the one-sided difference (f(x+h) - f(x)) / h; "
+                                  "the central difference (f(x+h) - f(x-h)) / 2h is far more accurate"),
+            (2 * exact, "divide the central difference by 2h, not h"),
+        )))
+    return out
+
+
+def reference_rel_error(a, b):
+    """max over elements of |a - b| / max(|a| + |b|, 1e-8); 0 for two zeros."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))
+
+
+def check_q2(ans):
+    fn = ans["rel_error"]
+    rng = np.random.default_rng(510)
+    a = rng.standard_normal((3, 4))
+    b = a + 1e-3 * rng.standard_normal((3, 4))
+    cases = [
+        ("identical arrays", a, a.copy()),
+        ("close arrays (3, 4)", a, b),
+        ("[1, 2] vs [1.1, 2]", np.array([1.0, 2.0]), np.array([1.1, 2.0])),
+        ("both zero (0/0)", np.zeros(3), np.zeros(3)),
+        ("scalars 1e-12 vs 0", np.array(1e-12), np.array(0.0)),
+    ]
+    out = []
+    for name, x, y in cases:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                got = call("rel_error", fn, x.copy(), y.copy())
+            except LearnerError as exc:
+                if isinstance(exc.exc, (ZeroDivisionError, FloatingPointError, RuntimeWarning)):
+                    out.append(Case(name, False, f"rel_error raised {type(exc.exc).__name__}",
+                                    "guard the denominator: max(|a| + |b|, 1e-8)"))
+                    continue
+                raise
+        exp = reference_rel_error(x, y)
+        warned = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+        case = compare_scalar(name, "rel_error", got, exp, rtol=1e-6, atol=1e-12, mistakes=(
+            (2 * exp, "the denominator is |a| + |b|, not their mean"),
+        ))
+        if not case.passed and _numeric(got) and np.isnan(np.asarray(got, dtype=float)).any():
+            case.hint = "0/0 gives NaN: guard the denominator with max(|a| + |b|, 1e-8)"
+        if case.passed and warned:
+            case = Case(name, False, f"rel_error printed a warning: {warned[0].message}",
+                        "guard the denominator so correct inputs give no warning")
+        out.append(case)
+    return out
+
+
+def _numeric(x):
+    try:
+        np.asarray(x, dtype=float)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+# q3: the loss is half the mean squared error; the given backward has a bug.
+def half_mse(pred, y):
+    """L = 1/2 * mean((pred - y)**2) over all elements."""
+    return 0.5 * float(np.mean((pred - y) ** 2))
+
+
+def buggy_half_mse_backward(pred, y):
+    """The backward to debug (the bug: a factor of 2 from the plain MSE)."""
+    return 2 * (pred - y) / pred.size
+
+
+def check_q3(ans):
+    fn = ans["half_mse_backward"]
+    out = []
+    for seed, shape in enumerate([(1, 1), (4, 3), (6, 1)]):
+        rng = np.random.default_rng(520 + seed)
+        pred, y = rng.standard_normal(shape), rng.standard_normal(shape)
+        got = call("half_mse_backward", fn, pred.copy(), y.copy())
+        exact = (pred - y) / pred.size
+        out.append(compare_array(f"shape {shape}", "dpred", got, exact, mistakes=(
+            (buggy_half_mse_backward(pred, y), "this is still the buggy gradient: the ½ in the loss "
+                                               "cancels the 2 of the square"),
+            ((pred - y) / shape[0], "mean over all N*M elements: divide by pred.size, not N"),
+            (pred - y, "the loss is a mean: divide by the number of elements"),
+        )))
+    return out
+
+
+QUESTIONS = (
+    Question("q1", "numerical gradient (central differences)", 3, ("numerical_gradient",), check_q1,
+             forbidden=("backprop.gradcheck.numerical_gradient", "backprop.gradcheck.numerical_gradient_array")),
+    Question("q2", "relative error, 0/0 safe", 2, ("rel_error",), check_q2,
+             forbidden=("backprop.gradcheck.rel_error",)),
+    Question("q3", "find and fix the bug", 3, ("half_mse_backward",), check_q3),
+)
+
+register(EXERCISE, QUESTIONS)

@@ -1,0 +1,109 @@
+"""The committed student notebooks are what scripts/make_exercises.py makes from the solutions.
+
+Sources and metadata are compared exactly. Outputs and execution counts are
+not compared here (executing twelve notebooks would double the test time);
+nbval checks them against a fresh run (`pytest --nbval exercises/`), and the
+tests below check what they must say: every question passed in a solution,
+"not attempted" in a student notebook.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backprop.checks import EXERCISES
+
+ROOT = Path(__file__).resolve().parents[1]
+IDS = sorted(EXERCISES)
+CHAPTERS = {"ex01_forward_pass": "01_forward_pass", "ex02_chain_rule": "02_chain_rule",
+            "ex03_backward_pass": "03_backward_pass", "ex04_training_xor": "04_training_xor",
+            "ex05_gradient_checking": "05_gradient_checking",
+            "ex06_vanishing_gradients": "06_vanishing_gradients"}
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("make_exercises", ROOT / "scripts" / "make_exercises.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _text(cell):
+    out = []
+    for o in cell.get("outputs", []):
+        if o.output_type == "stream":
+            out.append(o.text)
+        elif o.output_type == "error":
+            out.append(f"ERROR {o.ename}: {o.evalue}")
+        elif "text/plain" in o.get("data", {}):
+            out.append(o.data["text/plain"])
+    return "\n".join(out)
+
+
+def _check_cells(nb):
+    pat = re.compile(r'^(q\d+)_result = check\("(\w+)", "(q\d+)", globals\(\)\)$')
+    found = []
+    for cell in nb.cells:
+        m = pat.match(cell.source) if cell.cell_type == "code" else None
+        if m:
+            assert m.group(1) == m.group(3)
+            found.append((m.group(2), m.group(3), cell))
+    return found
+
+
+@pytest.mark.parametrize("ex", IDS)
+def test_student_notebook_is_generated_from_solution(ex, tmp_path):
+    gen = _generator()
+    gen.main(["--no-execute", "--out", str(tmp_path), ex])
+    fresh = _read(tmp_path / f"{ex}.ipynb")
+    committed = _read(ROOT / "exercises" / f"{ex}.ipynb")
+    assert committed.metadata == fresh.metadata
+    assert committed.metadata["backprop"] == {"exercise": ex}
+    assert len(committed.cells) == len(fresh.cells)
+    for i, (c, f) in enumerate(zip(committed.cells, fresh.cells)):
+        assert (c.cell_type, c.source) == (f.cell_type, f.source), f"cell {i} differs: run `make exercises`"
+        assert c.metadata == f.metadata, f"cell {i} metadata differs: run `make exercises`"
+    assert "BEGIN SOLUTION" not in "".join(c.source for c in committed.cells)
+
+
+@pytest.mark.parametrize("ex", IDS)
+def test_solution_markup_and_points(ex):
+    nb = _read(ROOT / "exercises" / "solutions" / f"{ex}.ipynb")
+    assert nb.metadata["backprop"] == {"exercise": ex}
+    checks = _check_cells(nb)
+    assert [(e, q) for e, q, _ in checks] == [(ex, q.id) for q in EXERCISES[ex]]
+    for (_, qid, cell), q in zip(checks, EXERCISES[ex]):
+        meta = cell.metadata["nbgrader"]
+        assert meta["grade"] and meta["locked"] and not meta["solution"]
+        assert meta["points"] == q.points and meta["grade_id"] == f"{qid}_check"
+    solution_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert len(solution_cells) >= len(EXERCISES[ex])
+    for c in solution_cells:
+        assert "### BEGIN SOLUTION" in c.source and "### END SOLUTION" in c.source
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids))
+    intro = nb.cells[0].source
+    assert f"../chapters/{CHAPTERS[ex]}.ipynb" in intro
+    total = sum(q.points for q in EXERCISES[ex])
+    assert f"{total:g} points" in intro
+
+
+@pytest.mark.parametrize("ex", IDS)
+def test_stored_outputs(ex):
+    sol = _read(ROOT / "exercises" / "solutions" / f"{ex}.ipynb")
+    stu = _read(ROOT / "exercises" / f"{ex}.ipynb")
+    for nb, word in ((sol, "PASSED"), (stu, "NOT ATTEMPTED")):
+        assert not any(o.output_type == "error" for c in nb.cells if c.cell_type == "code"
+                       for o in c.get("outputs", []))
+        assert "widgets" not in nb.metadata
+        for e, q, cell in _check_cells(nb):
+            text = _text(cell)
+            assert f'{e} {q} "' in text and f": {word} (" in text, text
+            assert "Traceback" not in text
