@@ -140,9 +140,14 @@ class Chromium:
                     f"{requests.get(params['requestId'], '?')}: {params.get('errorText', '')}")
         return report
 
-    def screenshot(self, path: str | os.PathLike) -> None:
+    def screenshot(self, path: str | os.PathLike, full_page: bool = True) -> None:
         import base64
-        data = self.call("Page.captureScreenshot", format="png")["data"]
+        params = {"format": "png"}
+        if full_page:
+            size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+            params.update(captureBeyondViewport=True, clip={
+                "x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1})
+        data = self.call("Page.captureScreenshot", **params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
 
     def close(self) -> None:

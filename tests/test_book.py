@@ -88,10 +88,10 @@ def test_every_toc_page_is_built(built_book):
 
 
 def test_mathjax_is_served_from_the_book(built_book):
-    assert (built_book / "_static" / "mathjax" / "MathJax.js").is_file()
-    index = (built_book / "intro.html").read_text()
-    assert "_static/mathjax/MathJax.js" in index
-    assert "cdn.jsdelivr.net/npm/mathjax" not in index
+    assert (built_book / "_static" / "mathjax" / "tex-svg-full.js").is_file()
+    page = (built_book / "notation.html").read_text()
+    assert "_static/mathjax/tex-svg-full.js" in page
+    assert "cdn.jsdelivr.net/npm/mathjax" not in page
 
 
 @pytest.mark.parametrize("page", toc_pages())

@@ -169,7 +169,7 @@ def run_question(exercise: str, question: str, namespace: dict) -> Result:
         return result("error", "internal check error (not your code): the check returned no cases")
     n_fail = sum(not c.passed for c in cases)
     if n_fail == 0:
-        return result("passed", f"all {len(cases)} cases passed", cases)
+        return result("passed", "passed" if len(cases) == 1 else f"all {len(cases)} cases passed", cases)
     first = next(c for c in cases if not c.passed)
     msg = f"{n_fail} of {len(cases)} cases failed; {first.name}: {first.detail}"
     if first.hint:
