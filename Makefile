@@ -42,7 +42,7 @@ endif
 	@echo "Book built: open _build/html/index.html"
 
 test: setup
-	$(PY) -m pytest tests --nbval chapters exercises
+	$(PY) -m pytest tests --nbval chapters exercises --nbval-sanitize-with tests/nbval-sanitize.cfg --durations=15
 
 lab: setup
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,)
