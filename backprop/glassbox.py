@@ -79,11 +79,11 @@ def trace(net=None):
     return t
 
 
-# node positions: inputs at x=0, hidden at x=1, output at x=2, loss at x=3
+# node positions: inputs at x=0, hidden at x=2, output at x=4, loss at x=5.4
 _POS = {
-    ("x", 0): (0.0, 1.0), ("x", 1): (0.0, 0.0),
-    ("h", 0): (1.5, 1.0), ("h", 1): (1.5, 0.0),
-    ("o", 0): (3.0, 0.5), ("L", 0): (4.2, 0.5),
+    ("x", 0): (0.0, 1.6), ("x", 1): (0.0, 0.0),
+    ("h", 0): (2.0, 1.6), ("h", 1): (2.0, 0.0),
+    ("o", 0): (4.0, 0.8), ("L", 0): (5.4, 0.8),
 }
 _FWD, _BWD, _DIM = "tab:blue", "tab:red", "0.75"
 
@@ -141,7 +141,7 @@ def draw_step(t, step, ax=None):
     if not 0 <= step < len(STEPS):
         raise ValueError(f"draw_step: step must be in [0, {len(STEPS) - 1}], got {step}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(11, 5.2))
+        fig, ax = plt.subplots(figsize=(9.5, 6))
     fig = ax.figure
     active_nodes = {
         0: [("x", 0), ("x", 1)], 1: [("h", 0), ("h", 1)], 2: [("h", 0), ("h", 1)],
@@ -159,19 +159,20 @@ def draw_step(t, step, ax=None):
                 on = edge_layer_active == layer
                 ax.plot([x0, x1], [y0, y1], color=color if on else _DIM, lw=3 if on else 1.5,
                         zorder=1)
-                # crossing edges of layer 1 are labelled near their start
-                frac = 0.45 if layer == 2 else (0.5 if i == j else 0.22)
+                # crossing edges of layer 1 are labelled near their start, where they
+                # are far apart; straight edges a little past their middle
+                frac = 0.5 if layer == 2 else (0.55 if i == j else 0.25)
                 lx, ly = x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)
-                ax.text(lx, ly, _edge_text(layer, i, j, t, step), fontsize=8, ha="center",
+                ax.text(lx, ly, _edge_text(layer, i, j, t, step), fontsize=9.5, ha="center",
                         va="center", zorder=4,
                         bbox=dict(boxstyle="round,pad=0.2", fc="white",
                                   ec=color if on else _DIM, lw=1))
-    ax.plot([3.0, 4.2], [0.5, 0.5], color=_DIM, lw=1.5, ls="--", zorder=1)
+    ax.plot([4.0, 5.4], [0.8, 0.8], color=_DIM, lw=1.5, ls="--", zorder=1)
 
     for (kind, j), (px, py) in _POS.items():
         on = (kind, j) in active_nodes
-        ax.text(px, py, _node_text(kind, j, t, step), ha="center", va="center", fontsize=9,
-                zorder=5, bbox=dict(boxstyle="circle,pad=0.5" if kind != "L" else "square,pad=0.5",
+        ax.text(px, py, _node_text(kind, j, t, step), ha="center", va="center", fontsize=10,
+                zorder=5, bbox=dict(boxstyle="circle,pad=0.6" if kind != "L" else "square,pad=0.5",
                                     fc="#fff3e0" if on else "white",
                                     ec=color if on else "black", lw=2.5 if on else 1))
 
@@ -182,15 +183,16 @@ def draw_step(t, step, ax=None):
     if step >= 8:
         notes.append(f"db1 = delta1 = ({t['db1'][0]:+.4f}, {t['db1'][1]:+.4f})")
     if notes:
-        ax.text(4.2, -0.35, "\n".join(notes), ha="center", va="top", fontsize=9)
-    ax.set_xlim(-0.5, 4.9)
-    ax.set_ylim(-0.75, 1.45)
-    ax.set_xticks([0, 1.5, 3, 4.2], ["input x (D=2)", "hidden (H=2)", "output (M=1)", "loss"])
+        ax.text(5.4, 0.1, "\n".join(notes), ha="center", va="top", fontsize=10)
+    ax.set_xlim(-0.45, 6.3)
+    ax.set_ylim(-0.55, 2.1)
+    ax.set_xticks([0, 2, 4, 5.4], ["input x (D=2)", "hidden (H=2)", "output (M=1)", "loss"],
+                  fontsize=10)
     ax.set_yticks([])
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel("layer (forward: left to right; backward: right to left)")
-    ax.set_title(f"Glass-box 2-2-1 network, step {STEPS[step]}", fontsize=11)
+    ax.set_xlabel("layer (forward: left to right; backward: right to left)", fontsize=10)
+    ax.set_title(f"Glass-box 2-2-1 network, step {STEPS[step]}", fontsize=12)
     return fig
 
 
@@ -239,8 +241,10 @@ def time_loop_vs_matmul(N=64, D=784, H=128, loop_columns=None, seed=0, repeats=2
                         loop_repeats=1):
     """Time ``weight_gradient_loop`` against ``x.T @ delta``, each the best of several runs.
 
-    The loop runs ``loop_repeats`` times, the matrix product ``repeats`` times;
-    the minimum of each is the least disturbed by other work on the machine.
+    The loop runs ``loop_repeats`` times, the matrix product ``repeats`` times
+    after one untimed warm-up call (the first BLAS call of a process starts its
+    thread pool and is many times slower); the minimum of each is the least
+    disturbed by other work on the machine.
 
     The loop's work is exactly proportional to the number of columns of
     delta, so to save time it can run on the first ``loop_columns`` of the
@@ -261,6 +265,7 @@ def time_loop_vs_matmul(N=64, D=784, H=128, loop_columns=None, seed=0, repeats=2
         loop = weight_gradient_loop(x, delta[:, :k])  # (D, k)
         t_loop = min(t_loop, (time.perf_counter() - t0) * H / k)
     t_mat = np.inf
+    mat = x.T @ delta  # warm-up, untimed
     for _ in range(repeats):
         t0 = time.perf_counter()
         mat = x.T @ delta  # (D, H)

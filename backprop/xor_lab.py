@@ -227,7 +227,7 @@ def plot_loss_curves(loss, ax, title, highlight=None, logy=True):
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE loss")
     ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="lower left", fontsize="small")
 
 
 def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
@@ -252,7 +252,7 @@ def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
     ax.set_yticks([-0.5, 0, 0.5, 1, 1.5])
     ax.set_aspect("equal")
     ax.set_title(title)
-    ax.legend(loc="upper center", fontsize=8, ncol=2, framealpha=0.9)
+    ax.legend(loc="upper center", fontsize="small", ncol=2, framealpha=0.9)
     return cs
 
 
