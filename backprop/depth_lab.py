@@ -159,7 +159,9 @@ def dead_unit_fraction(X, params, activation="relu"):
 def train_mlp(X, y, params, activation, lr, steps):
     """Full-batch SGD on softmax cross-entropy; returns (params, losses).
 
-    Uses ``backprop.optim.sgd``; never modifies ``params``.
+    ``losses[k]`` is the loss at the parameters *before* step k + 1, so the
+    list starts with the initial loss and does not include the loss of the
+    returned parameters. Uses ``backprop.optim.sgd``; never modifies ``params``.
     """
     keys = [(f"{i}.W", f"{i}.b") for i in range(len(params))]
     flat = {k: v for (kW, kb), (W, b) in zip(keys, params) for k, v in ((kW, W), (kb, b))}
@@ -226,12 +228,16 @@ def plot_activations(x=None):
     return fig
 
 
-def plot_layer_norms(results, title="Gradient norm per layer", ax=None):
-    """Log-scale plot of ||dW_l|| against layer l, one line per entry of ``results``.
+def plot_layer_norms(results, title="Gradient norm per layer", ax=None,
+                     ylabel="||dL/dW_l|| (log scale)", legend=True):
+    """Log-scale plot of a norm against layer l, one line per entry of ``results``.
 
-    ``results`` maps a label to a norms array (layer 1 first). Returns the figure.
+    ``results`` maps a label to a norms array (layer 1 first); ``ylabel``
+    names the quantity (default the weight-gradient norm ||dW_l||). Layers are
+    integers on the x axis. Returns the figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -241,11 +247,13 @@ def plot_layer_norms(results, title="Gradient norm per layer", ax=None):
     for label, norms in results.items():
         norms = np.maximum(np.asarray(norms, dtype=np.float64), floor)
         ax.semilogy(np.arange(1, norms.size + 1), norms, marker="o", ms=3, label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("layer l (1 = next to the input)")
-    ax.set_ylabel("||dL/dW_l|| (log scale)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+    if legend:
+        ax.legend(fontsize=8)
     return fig
 
 
@@ -261,8 +269,8 @@ def plot_clipping_2d(g=(3.0, 0.6), clip=1.0):
     ax.add_patch(plt.Rectangle((-clip, -clip), 2 * clip, 2 * clip, fill=False, ls=":", ec="C1"))
     ax.add_patch(plt.Circle((0, 0), clip, fill=False, ls=":", ec="C2"))
     for vec, label, color in ((g, "original g", "k"),
-                              (by_value, f"clip by value ({_cosine(g, by_value):.3f} cos)", "C1"),
-                              (by_norm, f"clip by norm ({_cosine(g, by_norm):.3f} cos)", "C2")):
+                              (by_value, f"clip by value (cosine {_cosine(g, by_value):.3f})", "C1"),
+                              (by_norm, f"clip by norm (cosine {_cosine(g, by_norm):.3f})", "C2")):
         ax.annotate("", xy=vec, xytext=(0, 0),
                     arrowprops=dict(arrowstyle="->", color=color, lw=2))
         ax.plot([], [], color=color, lw=2, label=label)

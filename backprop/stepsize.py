@@ -3,9 +3,9 @@
 Chapter 5's experiment: a difference quotient has a truncation error that
 shrinks with h (O(h) one-sided, O(h^2) central) and a round-off error that
 grows like eps / h. Their sum is smallest near h ~ eps^(1/2) (forward) or
-h ~ eps^(1/3) (central). Everything here works on scalars; the functions take
-the floating-point type of the arithmetic as an argument so that the same
-experiment runs in float64 and float32.
+h ~ eps^(1/3) (central). The functions work pointwise on a scalar or an
+array of points, and take the floating-point type of the arithmetic as an
+argument so that the same experiment runs in float64 and float32.
 """
 
 import numpy as np
@@ -88,7 +88,7 @@ def best_step(hs, errors):
 
 
 def error_model(hs, dtype, method="central", f0=1.0, fk=1.0):
-    """Bound on the error: truncation + round-off, for each step in ``hs``.
+    """Model of the error: truncation + round-off, for each step in ``hs``.
 
     With u = eps / 2 the unit round-off of ``dtype``, |f(x)| = ``f0`` and
     ``fk`` = |f'''(x)| (central) or |f''(x)| (forward):
@@ -118,25 +118,35 @@ def plot_step_size(hs, curves, models=None, title="Error of a difference quotien
     """Log-log plot of error against step.
 
     ``curves`` maps a label to an error array (one per dtype/method);
-    ``models`` (optional) maps a label to a model array drawn dashed. The
-    smallest error of each curve is marked with a dot. Returns the figure.
+    ``models`` (optional) maps a label to a model array drawn dashed, in the
+    colour of the curve whose label it contains (grey if none). The smallest
+    error of each curve is marked with an open circle. The y range follows
+    the measured curves, so a model that rises far above them is cut at the
+    top. The legend sits under the axes. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
     hs = np.asarray(hs, dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 5.4))
     floor = np.finfo(np.float64).tiny
+    colors, lo, hi = {}, np.inf, 0.0
     for label, err in curves.items():
         err = np.maximum(np.asarray(err, dtype=np.float64), floor)
         (line,) = ax.loglog(hs, err, marker=".", ms=3, lw=1.2, label=label)
+        colors[label] = line.get_color()
         h, e = best_step(hs, err)
         ax.plot([h], [e], "o", color=line.get_color(), ms=8, mfc="white", mew=2)
+        lo, hi = min(lo, err.min()), max(hi, err.max())
     for label, model in (models or {}).items():
-        ax.loglog(hs, model, "--", lw=1, color="0.4", label=label)
+        # longest curve label contained in the model's label gives its colour
+        match = max((c for c in colors if c in label), key=len, default=None)
+        ax.loglog(hs, model, "--", lw=1, color=colors.get(match, "0.4"), alpha=0.8, label=label)
+    if hi > 0:
+        ax.set_ylim(lo / 5, hi * 20)
     ax.set_xlabel("step h")
     ax.set_ylabel("absolute error of the derivative estimate")
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
     fig.tight_layout()
     return fig

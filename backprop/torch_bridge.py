@@ -15,7 +15,7 @@ __all__ = ["pair_function", "loss_function", "torch_gradcheck"]
 
 
 def _to_numpy(t):
-    """A float64-or-whatever NumPy copy of a tensor, detached from the graph."""
+    """A NumPy copy of a tensor, in the tensor's dtype, detached from the graph."""
     return t.detach().cpu().numpy().copy()
 
 
@@ -106,10 +106,13 @@ def torch_gradcheck(forward, backward, *arrays, wrt=None, eps=1e-6, atol=1e-5,
 
     ``arrays`` are the forward's inputs (NumPy); ``wrt`` lists the indices of
     the inputs to differentiate (default: all). The others are passed to the
-    forward unchanged (integer labels stay integers). Returns ``True`` when the check
-    passes; on a failure raises ``GradcheckError`` (``from torch.autograd.gradcheck
-    import GradcheckError``)
-    (or returns ``False`` when ``raise_exception=False``).
+    forward unchanged (integer labels stay integers). ``eps``, ``atol`` and
+    ``rtol`` are ``torch.autograd.gradcheck``'s (same defaults).
+
+    Returns ``True`` when the check passes. On a failure it raises
+    ``torch.autograd.gradcheck.GradcheckError``, whose message names the
+    output and input and prints the numerical and analytical Jacobians; with
+    ``raise_exception=False`` it returns ``False`` instead.
     """
     import torch
 

@@ -142,6 +142,12 @@ def test_figures_have_titles_and_labels():
     fig = dl.plot_layer_norms({"x": [1.0, 0.1, 0.01]})
     _check_axes(fig.axes[0])
     assert fig.axes[0].get_yscale() == "log"
+    # layers are counted: no tick at layer 1.5
+    ticks = fig.axes[0].get_xticks()
+    assert np.all(ticks == np.round(ticks))
+    plt.close(fig)
+    fig = dl.plot_layer_norms({"x": [1.0, 0.1]}, ylabel="||dL/dz_l||", legend=False)
+    assert fig.axes[0].get_ylabel() == "||dL/dz_l||" and fig.axes[0].get_legend() is None
     plt.close(fig)
     fig = dl.plot_clipping_2d()
     _check_axes(fig.axes[0])

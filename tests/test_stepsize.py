@@ -130,3 +130,19 @@ def test_array_of_points_gives_mean_error():
         step_size_errors(np.exp, np.exp(xs[:2]), xs, [h])
     with pytest.raises(ValueError, match="keep the dtype"):
         difference_quotient(lambda v: v.astype(np.float64), 1.0, 1e-3, "central", np.float32)
+
+
+def test_plot_colours_each_model_like_its_curve_and_keeps_the_curves_in_view():
+    err = step_size_errors(np.exp, E, 1.0, HS, "central", np.float32)
+    model = error_model(HS, np.float32, "central", E, E)
+    fig = plot_step_size(HS, {"float32 central": err},
+                         {"model, float32 central": model, "unrelated model": model})
+    ax = fig.axes[0]
+    by_label = {line.get_label(): line for line in ax.get_lines()}
+    assert by_label["model, float32 central"].get_color() == by_label["float32 central"].get_color()
+    assert by_label["unrelated model"].get_color() == "0.4"
+    # The model rises to ~1e5 at h = 1e-12; the axis follows the measured curve instead.
+    assert model.max() > 1e4
+    lo, hi = ax.get_ylim()
+    assert lo <= err.min() and err.max() <= hi < 1e4 * err.max()
+    plt.close(fig)
