@@ -374,7 +374,7 @@ def draw_graph(output, title="Computational graph", ax=None, show_grad=True,
                 (px, py), (qx, qy) = to_display(start), to_display(end)
                 mid = ((px + qx) / 2 + 0.5 * rad * (qy - py), (py + qy) / 2 - 0.5 * rad * (qx - px))
                 tx, ty = to_data(mid)
-                ax.text(tx, ty, f"{partial():.3g}", ha="center", va="center", fontsize=7,
+                ax.text(tx, ty, f"{partial():.3g}", ha="center", va="center", fontsize=8,
                         color="#1c4587", bbox=dict(facecolor="white", edgecolor="none", pad=0.3))
     for node in order:
         x, y = pos[id(node)]
@@ -394,7 +394,8 @@ def draw_graph(output, title="Computational graph", ax=None, show_grad=True,
             lines.append(f"v = {node.value:.4g}")
             if show_grad:
                 lines.append(f"g = {node.grad:.4g}")
-        ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8, family="monospace")
+        ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=8.5,
+                family="monospace")
     ax.set_xticks(sorted(set(xs)))
     ax.set_yticks([])
     ax.set_xlabel("depth (operations from the inputs)")
