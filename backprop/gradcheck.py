@@ -156,9 +156,11 @@ class InputCheck:
         self.passed = bool(rel_error < tol)
 
     def __str__(self):
+        # Two short lines: they fit a notebook's or the book's code box.
+        pad = " " * (len(self.name) + 2)
         return (f"{self.name}: rel_error {self.rel_error:.3e} "
-                f"{'<' if self.passed else '>='} {self.tol:.0e} "
-                f"{'PASS' if self.passed else 'FAIL'}; worst at {self.name}{list(self.index)}: "
+                f"{'<' if self.passed else '>='} {self.tol:.0e}  {'PASS' if self.passed else 'FAIL'}\n"
+                f"{pad}worst at {self.name}{list(self.index)}: "
                 f"analytic {self.analytic:.10g}, numeric {self.numeric:.10g}")
 
     __repr__ = __str__

@@ -377,7 +377,7 @@ def test_result_text_and_check_print(capsys):
     out = capsys.readouterr().out
     assert isinstance(res, Result) and res.status == "failed"
     assert out.strip() == res.text()
-    assert out.splitlines()[0] == 'ex03_backward_pass q2 "sigmoid backward": FAILED (0/2 points)'
+    assert out.splitlines()[0] == 'q2 "sigmoid backward": FAILED (0/2 points)'
     assert "worst element dx[" in out and "hint: the sigmoid's derivative is a (1 - a), not a" in out
     assert res.text() == run_question("ex03_backward_pass", "q2", {"sigmoid_backward": lambda d, a: d * a}).text()
     with pytest.raises(ValueError):

@@ -59,8 +59,9 @@ class Result:
         """Plain-text form: deterministic, one header line then one line per case."""
         label = self.status.replace("_", " ").upper()
         title = f' "{self.title}"' if self.title else ""
+        # The exercise is the notebook's own; leaving it out keeps the line short.
         lines = [
-            f"{self.exercise} {self.question}{title}: {label} "
+            f"{self.question}{title}: {label} "
             f"({_fmt_points(self.points)}/{_fmt_points(self.max_points)} points)"
         ]
         if self.status in ("passed", "failed") and self.cases:

@@ -94,7 +94,7 @@ QUESTIONS = (
     Question("q2", "the forward pass", 4, ("forward",), check_q2,
              forbidden=("backprop.layers.dense_forward", "backprop.activations.sigmoid_forward",
                         "backprop.activations.sigmoid")),
-    Question("q3", "why z and a are cached", 1, ("q3_answer",), check_q3),
+    Question("q3", "why the intermediates are cached", 1, ("q3_answer",), check_q3),
 )
 
 register(EXERCISE, QUESTIONS)
