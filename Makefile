@@ -38,6 +38,7 @@ ifeq ($(SOLUTIONS),no)
 	t['parts'] = [p for p in t['parts'] if p.get('caption') != 'Solutions']; \
 	yaml.safe_dump(t, open('_build/toc-no-solutions.yml', 'w'), sort_keys=False)"
 endif
+	rm -rf _build/html   # no stale pages (a left-over Solutions part) survive a rebuild
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going $(TOC_ARG) .
 	@echo "Book built: open _build/html/index.html"
 
