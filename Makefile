@@ -33,10 +33,7 @@ endif
 
 book: setup
 ifeq ($(SOLUTIONS),no)
-	mkdir -p _build
-	$(PY) -c "import yaml; t = yaml.safe_load(open('_toc.yml')); \
-	t['parts'] = [p for p in t['parts'] if p.get('caption') != 'Solutions']; \
-	yaml.safe_dump(t, open('_build/toc-no-solutions.yml', 'w'), sort_keys=False)"
+	$(PY) scripts/toc_without_solutions.py _build/toc-no-solutions.yml
 endif
 	rm -rf _build/html   # no stale pages (a left-over Solutions part) survive a rebuild
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going $(TOC_ARG) .

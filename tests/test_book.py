@@ -82,6 +82,23 @@ def browser():
     chrome.close()
 
 
+def test_book_without_solutions(tmp_path):
+    """`make book SOLUTIONS=no`: the same strict build, no solution page."""
+    toc = tmp_path / "toc.yml"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "toc_without_solutions.py"), str(toc)],
+                   check=True)
+    out = tmp_path / "book"
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", "--all", "-W", "-n",
+         "--keep-going", "--toc", str(toc), "--path-output", str(out), str(ROOT)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    html = out / "_build" / "html"
+    assert (html / "exercises" / "ex03_backward_pass.html").is_file()
+    assert not (html / "exercises" / "solutions").exists()
+    assert "solutions/" not in (html / "intro.html").read_text()
+
+
 def test_every_toc_page_is_built(built_book):
     for page in toc_pages():
         assert (built_book / f"{page}.html").is_file(), f"{page} is in _toc.yml but was not built"
