@@ -47,6 +47,7 @@ lab: setup
 
 bench: setup
 	$(PY) benchmarks/bench_mlp.py
+	$(PY) benchmarks/bench_grade.py
 
 exercises: setup
 	$(PY) scripts/make_exercises.py
