@@ -19,23 +19,14 @@ W (D, M), b (M,):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from backprop.checks.core import Result
+
 EXERCISE = "demo_dense"
-
-
-@dataclass
-class Result:
-    exercise: str
-    question: str
-    status: str
-    points: float
-    max_points: float
-    message: str
-    cases: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
