@@ -268,9 +268,10 @@ def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradi
     n_solved = int(solved(final).sum())
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.4, 1]})
     logy = bool(hist["loss"].max() > 2 * hist["loss"][-1].min())  # flat curves: linear axis
+    scale_txt = scale if isinstance(scale, str) else f"{scale:.3g}"   # "fan_in" or a slider float
     plot_loss_curves(hist["loss"], ax1,
                      f"{n_solved} of {n_seeds} seeds solve XOR "
-                     f"(scale {scale}, lr {lr}, H={hidden})", highlight=0, logy=logy)
+                     f"(scale {scale_txt}, lr {lr:.3g}, H={hidden})", highlight=0, logy=logy)
     cs = plot_decision_boundary({k: v[0] for k, v in final.items()}, ax2,
                                 f"seed 0 after {epochs} epochs")
     fig.colorbar(cs, ax=ax2, label="network output $a_2$")
