@@ -171,6 +171,27 @@ def test_identify(tmp_path):
     assert grade.identify(str(tmp_path / "meta.ipynb"), ex) == ("ex03_backward", "")
     got, why = grade.identify(str(tmp_path / "list.ipynb"), ex)
     assert got is None and "not a notebook" in why
+    # The id anywhere in the name, as an LMS download names files; the longest id wins.
+    (tmp_path / "alice_ex03_backward_pass.ipynb").write_text(nb % "{}")
+    assert grade.identify(str(tmp_path / "alice_ex03_backward_pass.ipynb"), ex) == ("ex03_backward_pass", "")
+    (tmp_path / "notes.ipynb").write_text(nb % "{}")
+    got, why = grade.identify(str(tmp_path / "notes.ipynb"), ex)
+    assert got is None and "file name containing one of" in why
+
+
+def test_broken_file_named_for_an_exercise_gets_its_question_rows(tmp_path):
+    """A corrupt submission whose name says its exercise shows up on every question row."""
+    named = tmp_path / "carol_demo_dense.ipynb"
+    named.write_text("{not json")
+    rows = grade.grade_one(str(named), demo.EXERCISES, DEMO, 10, 5, 5)
+    assert [(r["exercise"], r["question"], r["status"]) for r in rows] == [
+        ("demo_dense", "q1", "invalid"), ("demo_dense", "q2", "invalid"), ("demo_dense", "q3", "invalid")]
+    assert all(r["points"] == 0.0 and "invalid JSON" in r["message"] for r in rows)
+    assert [r["max_points"] for r in rows] == [2.0, 3.0, 1.0]
+    anonymous = tmp_path / "carol.ipynb"
+    anonymous.write_text("{not json")
+    rows = grade.grade_one(str(anonymous), demo.EXERCISES, DEMO, 10, 5, 5)
+    assert [(r["exercise"], r["question"], r["status"]) for r in rows] == [("", "", "invalid")]
 
 
 def test_check_cells_and_definitions_are_recognised():
