@@ -39,6 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "exercises" / "solutions"
 STUDENT = ROOT / "exercises"
 TOP_LEVEL_STUB = "# YOUR CODE HERE"
+# Solution notebooks are titled "# Exercise N: ... (solution)"; the student
+# version drops the suffix.
+SOLUTION_TITLE = " (solution)"
 
 
 class AnswerStubs(ClearSolutions):
@@ -128,6 +131,9 @@ def make_student(solution_path: Path):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = relink(cell.source, solution_path.parent, STUDENT)
+    title = nb.cells[0]
+    if title.cell_type == "markdown" and SOLUTION_TITLE in title.source.split("\n", 1)[0]:
+        title.source = title.source.replace(SOLUTION_TITLE, "", 1)
     return nb
 
 
