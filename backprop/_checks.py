@@ -85,6 +85,16 @@ def check_same_shape(func, name, a, ref_name, ref_shape):
         )
 
 
+def as_prediction_and_target(func, pred_name, pred, y):
+    """Float arrays ``(pred, y)`` of one non-empty shape: a loss's two inputs."""
+    pred = as_float_array(func, pred_name, pred)
+    y = as_float_array(func, "y", y)
+    check_same_shape(func, "y", y, pred_name, pred.shape)
+    if pred.size == 0:
+        raise ValueError(f"{func}: {pred_name} must not be empty; got {pred_name} of shape {pred.shape}")
+    return pred, y
+
+
 def check_cache(func, cache, length, source):
     """Check that ``cache`` looks like the tuple returned by ``source``."""
     if not isinstance(cache, tuple) or len(cache) != length:

@@ -7,7 +7,7 @@ reduction and stay finite, without warnings, for logits of +-1e4.
 
 import numpy as np
 
-from backprop._checks import (as_float_array, as_int_labels, check_same_shape,
+from backprop._checks import (as_float_array, as_int_labels, as_prediction_and_target,
                               check_shape)
 
 
@@ -24,12 +24,7 @@ def mse_loss(pred, y):
     loss : float scalar in the dtype of ``pred``, ``mean((pred - y)**2)``
     dpred : array like ``pred``, ``2 (pred - y) / pred.size``
     """
-    f = "mse_loss"
-    pred = as_float_array(f, "pred", pred)
-    y = as_float_array(f, "y", y)
-    check_same_shape(f, "y", y, "pred", pred.shape)
-    if pred.size == 0:
-        raise ValueError(f"{f}: pred must not be empty; got pred of shape {pred.shape}")
+    pred, y = as_prediction_and_target("mse_loss", "pred", pred, y)
     diff = pred - y
     dpred = diff * (2 / diff.size)
     diff *= diff
@@ -93,12 +88,7 @@ def bce_with_logits(logits, y):
     loss : float scalar in the dtype of ``logits``
     dlogits : array like ``logits``
     """
-    f = "bce_with_logits"
-    logits = as_float_array(f, "logits", logits)
-    y = as_float_array(f, "y", y)
-    check_same_shape(f, "y", y, "logits", logits.shape)
-    if logits.size == 0:
-        raise ValueError(f"{f}: logits must not be empty; got logits of shape {logits.shape}")
+    logits, y = as_prediction_and_target("bce_with_logits", "logits", logits, y)
     x = logits
     e = np.exp(-np.abs(x))                                 # exp(-|x|) in (0, 1]
     per = np.maximum(x, 0) - x * y + np.log1p(e)
