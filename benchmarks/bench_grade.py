@@ -2,7 +2,7 @@
 
 ``.venv/bin/python benchmarks/bench_grade.py [--jobs 2] [--n 24]``
 
-Builds a class-like batch for the grader's demo exercise (``backprop._grade_demo``):
+Builds a class-like batch for the grader's demo exercise (``backprop.grade.demo``):
 a third correct, a third stubs, a third with one wrong answer; no hostile
 timeouts, so the figure is the cost of a kernel, a checking process and the
 bookkeeping per submission. Prints submissions per minute and checks that
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         out = os.path.join(tmp, "grades.csv")
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "backprop.grade", tmp, "--csv", out, "--jobs", str(a.jobs),
-                               "--checks-module", "backprop._grade_demo"], capture_output=True, text=True)
+                               "--checks-module", "backprop.grade.demo"], capture_output=True, text=True)
         elapsed = time.perf_counter() - t0
         with open(out, newline="") as f:
             rows = list(csv.DictReader(f))

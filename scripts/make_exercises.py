@@ -114,7 +114,7 @@ def exercise_id(nb, path: Path) -> str:
 
 def make_student(solution_path: Path):
     """The student notebook (not executed) for one solution notebook."""
-    from backprop.checks import EXERCISES
+    from backprop.grade.checks import EXERCISES
 
     nb = nbformat.read(solution_path, as_version=4)
     ex = exercise_id(nb, solution_path)

@@ -1,12 +1,12 @@
-"""Tests of backprop.checks: correct answers pass, typical mistakes fail with the right hint,
+"""Tests of backprop.grade.checks: correct answers pass, typical mistakes fail with the right hint,
 the checks' expected values agree with PyTorch autograd, and run_question never raises."""
 
 import numpy as np
 import pytest
 import torch
 
-from backprop.checks import EXERCISES, STATUSES, Case, Result, check, run_question
-from backprop.checks.compare import compare_array
+from backprop.grade.checks import EXERCISES, STATUSES, Case, Result, check, run_question
+from backprop.grade.checks.compare import compare_array
 
 torch.set_default_dtype(torch.float64)
 
@@ -252,7 +252,7 @@ def test_ex03_sigmoid_and_network_mistakes():
 
 
 def test_ex03_reference_matches_torch():
-    from backprop.checks.ex03_backward_pass import dense_cases, two_layer_cases, two_layer_reference
+    from backprop.grade.checks.ex03_backward_pass import dense_cases, two_layer_cases, two_layer_reference
     from backprop.layers import dense_backward
     for _, (dout, x, W) in dense_cases():
         for got, exp in zip(dense_backward(dout, (x, W)), dense_backward_torch(dout, x, W)):
@@ -268,7 +268,7 @@ def test_ex04_mistakes_and_trainer():
     assert_fails_with(run_with(ex, "q3", init_params=zeros), "symmetric")
     fixed = lambda rng, h: init_ok(np.random.default_rng(0), h)
     assert_fails_with(run_with(ex, "q3", init_params=fixed), "rng argument")
-    from backprop.checks.ex04_training_xor import post_init
+    from backprop.grade.checks.ex04_training_xor import post_init
     res = run_with(ex, "q3", init_params=post_init, learning_rate=0.5)
     assert_fails_with(res, "plateau")
     assert "0/10 seeds" in res.text()
@@ -279,7 +279,7 @@ def test_ex04_mistakes_and_trainer():
 
 def test_ex04_trainer_matches_torch():
     """One and two full-batch SGD steps of train_xor equal PyTorch's on the same network."""
-    from backprop.checks.ex04_training_xor import XOR_X, XOR_Y, train_xor
+    from backprop.grade.checks.ex04_training_xor import XOR_X, XOR_Y, train_xor
     p = init_ok(np.random.default_rng(3), 3)
     for epochs in (1, 2):
         ts = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
@@ -324,13 +324,13 @@ def test_ex05_mistakes():
     assert any(not c.passed and "0/0" in c.name for c in res.cases)
     assert "denominator" in " ".join(c.hint for c in res.cases)
 
-    from backprop.checks.ex05_gradient_checking import buggy_half_mse_backward
+    from backprop.grade.checks.ex05_gradient_checking import buggy_half_mse_backward
     assert_fails_with(run_with(ex, "q3", half_mse_backward=buggy_half_mse_backward), "still the buggy")
     assert_fails_with(run_with(ex, "q3", half_mse_backward=lambda p, y: -(p - y) / p.size), "sign")
 
 
 def test_ex05_expected_gradients_match_torch():
-    from backprop.checks.ex05_gradient_checking import _grad_fns
+    from backprop.grade.checks.ex05_gradient_checking import _grad_fns
     torch_fns = [lambda x: (x ** 3).sum(), None, lambda x: (torch.exp(x) * x).sum()]
     for (name, f, x, exact), tf in zip(_grad_fns(), torch_fns):
         if tf is not None:
@@ -396,7 +396,7 @@ def test_compare_array_worst_element():
 
 
 def test_panel_html_escapes_and_lists_cases():
-    from backprop.checks.panel import panel_html
+    from backprop.grade.checks.panel import panel_html
     res = run_with("ex03_backward_pass", "q2", sigmoid_backward=lambda d, a: d * a)
     html = panel_html(res)
     assert html.count("<tr>") == len(res.cases) == 3
@@ -404,7 +404,7 @@ def test_panel_html_escapes_and_lists_cases():
 
 
 def test_check_warns_about_forbidden_package_calls(capsys):
-    from backprop.checks.core import forbidden_calls
+    from backprop.grade.checks.core import forbidden_calls
     notebook = {}  # the functions are defined as in a notebook, whose globals are this dict
     exec("""
 import numpy as np

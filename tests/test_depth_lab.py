@@ -1,4 +1,4 @@
-"""Tests for backprop.depth_lab: gradient norms against depth (chapter 6)."""
+"""Tests for backprop.labs.depth: gradient norms against depth (chapter 6)."""
 
 import matplotlib
 
@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402  (the book environment pins torch==2.13.0)
 
-from backprop import depth_lab as dl  # noqa: E402
+from backprop.labs import depth as dl  # noqa: E402
 from backprop.init import he_std, xavier_std  # noqa: E402
 
 TORCH_ACT = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop.checks import EXERCISES
+from backprop.grade.checks import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = sorted(EXERCISES)

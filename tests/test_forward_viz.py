@@ -1,4 +1,4 @@
-"""Tests for backprop.forward_viz: the traced two-layer forward pass against
+"""Tests for backprop.labs.forward_pass: the traced two-layer forward pass against
 PyTorch (float64, nn.Linear's (M, D) weight layout), and the figure/widget."""
 
 import matplotlib
@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from backprop import forward_viz as fv  # noqa: E402
+from backprop.labs import forward_pass as fv  # noqa: E402
 
 
 def _torch_forward(x, p):

@@ -1,4 +1,4 @@
-"""Tests for backprop.glassbox: the 2-2-1 trace against PyTorch, the drawing, the loop."""
+"""Tests for backprop.labs.glassbox: the 2-2-1 trace against PyTorch, the drawing, the loop."""
 
 import matplotlib
 
@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from backprop import glassbox as gb  # noqa: E402
+from backprop.labs import glassbox as gb  # noqa: E402
 
 
 def _torch_grads(net):

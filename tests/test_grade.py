@@ -3,7 +3,7 @@
 One real run of ``python -m backprop.grade`` (real kernels, ``--jobs 2``)
 over the whole corpus, shared by the tests through a module-scoped fixture.
 The corpus (``tests/submissions/build_corpus.py``) targets the grader's own
-three-question registry ``backprop._grade_demo``, so these tests do not
+three-question registry ``backprop.grade.demo``, so these tests do not
 depend on the book's exercises. Expected statuses are written by hand in
 the corpus from what each submission does, not copied from a run.
 """
@@ -21,16 +21,16 @@ import nbformat
 import numpy as np
 import pytest
 
-import backprop._grade_demo as demo
-from backprop import grade
-from backprop._grade_kernel import defined_names, is_check_cell
+import backprop.grade.demo as demo
+from backprop.grade import cli as grade
+from backprop.grade.kernel import defined_names, is_check_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("build_corpus", ROOT / "tests" / "submissions" / "build_corpus.py")
 corpus = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(corpus)
 
-DEMO = "backprop._grade_demo"
+DEMO = "backprop.grade.demo"
 # short limits so the hostile cases cost seconds; generous next to what a correct cell needs (< 1 s)
 FAST = ["--cell-timeout", "6", "--question-timeout", "6", "--timeout", "60"]
 
@@ -196,9 +196,9 @@ def test_broken_file_named_for_an_exercise_gets_its_question_rows(tmp_path):
 
 def test_check_cells_and_definitions_are_recognised():
     assert is_check_cell('check("ex03_backward_pass", "q2", globals())')
-    assert is_check_cell("from backprop import checks\nchecks.check('ex01_forward_pass', 'q1', globals())")
+    assert is_check_cell("from backprop.grade import checks\nchecks.check('ex01_forward_pass', 'q1', globals())")
     assert is_check_cell("q1_result = check('ex03_backward_pass', 'q1', globals())")
-    assert is_check_cell("from backprop._grade_demo import run_question\nprint(run_question('d', 'q1', globals()))")
+    assert is_check_cell("from backprop.grade.demo import run_question\nprint(run_question('d', 'q1', globals()))")
     assert not is_check_cell("def dense_forward(x, W, b):\n    return x @ W + b")
     # defines an answer too: run (with the kernel's check muted), not skipped
     assert not is_check_cell("def f(x):\n    return x\ncheck('ex03_backward_pass', 'q1', globals())")
@@ -210,7 +210,7 @@ def test_check_cells_and_definitions_are_recognised():
 def test_demo_reference_matches_torch():
     """The corpus's 'correct' answers are judged by these references: check them against autograd."""
     import torch
-    from backprop._grade_demo import ref_dense_backward, ref_dense_forward
+    from backprop.grade.demo import ref_dense_backward, ref_dense_forward
     rng = np.random.default_rng(3)
     x, W, b, dout = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 2))
     tx, tW, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, W, b))

@@ -1,4 +1,4 @@
-"""The batch grader on the book's real exercises (``backprop.checks``).
+"""The batch grader on the book's real exercises (``backprop.grade.checks``).
 
 One graded run (real kernels, ``--jobs 2``) of ``exercises/`` plus two
 hostile variants of exercise 3 built from its solution and student
@@ -6,7 +6,7 @@ notebooks: every solution scores full marks, every student notebook scores
 0 with every question ``not_attempted``, a solution whose
 ``dense_backward`` calls ``backprop.layers.dense_backward`` loses q1 and q3
 (which uses it), and a student notebook that
-replaces ``backprop.checks.run_question`` in its kernel still scores 0.
+replaces ``backprop.grade.checks.run_question`` in its kernel still scores 0.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from backprop.checks import EXERCISES
+from backprop.grade.checks import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "exercises"
@@ -41,11 +41,11 @@ def graded(tmp_path_factory):
     nbformat.write(sol, d / "ex03_backward_pass_calls_reference.ipynb")
     stu = nbformat.read(EX / "ex03_backward_pass.ipynb", as_version=4)
     stu.cells.insert(1, nbformat.v4.new_code_cell(
-        "import backprop.checks, backprop.checks.core as core\n"
+        "import backprop.grade.checks, backprop.grade.checks.core as core\n"
         "def always(exercise, question, namespace):\n"
         "    q = core.get_question(exercise, question)\n"
         "    return core.Result(exercise, question, 'passed', q.points, q.points, 'all passed')\n"
-        "core.run_question = backprop.checks.run_question = always\n"))
+        "core.run_question = backprop.grade.checks.run_question = always\n"))
     nbformat.write(stu, d / "ex03_backward_pass_patched.ipynb")
     out = d / "grades.csv"
     proc = subprocess.run([sys.executable, "-m", "backprop.grade", str(EX), str(d), "--csv", str(out),

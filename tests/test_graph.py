@@ -1,4 +1,4 @@
-"""Tests for backprop.graph: gradients against PyTorch autograd (float64)
+"""Tests for backprop.labs.graph: gradients against PyTorch autograd (float64)
 and central differences, fan-out accumulation, and the operation counts."""
 
 import math
@@ -12,7 +12,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from backprop import graph as g  # noqa: E402
+from backprop.labs import graph as g  # noqa: E402
+from backprop.labs import graph_plot as gp  # noqa: E402
 
 # Each case: (builder on graph nodes, the same expression in torch, inputs).
 CASES = {
@@ -179,7 +180,7 @@ def test_draw_graph_writes_value_gradient_and_partials():
     a, b = g.var(1.5, "a"), g.var(-0.5, "b")
     L = g.sigmoid(g.tanh(a * b, label="d") + a, label="L")
     g.reverse_mode(L)
-    fig = g.draw_graph(L, title="test graph")
+    fig = gp.draw_graph(L, title="test graph")
     try:
         ax = fig.axes[0]
         texts = [t.get_text() for t in ax.texts]
@@ -204,7 +205,7 @@ def test_measure_op_counts_and_plot():
         assert r["forward"] == r["n"] * r["reverse"]
     # the graph grows linearly: n products, n - 1 sums, then -y*s, exp, 1 + e, log
     assert [r["evaluate"] for r in rows] == [2 * n + 3 for n in (2, 8, 32)]
-    fig = g.plot_op_counts(rows, title="counts")
+    fig = gp.plot_op_counts(rows, title="counts")
     try:
         ax = fig.axes[0]
         assert ax.get_title() == "counts" and ax.get_xscale() == "log"
@@ -213,4 +214,4 @@ def test_measure_op_counts_and_plot():
     finally:
         plt.close(fig)
     with pytest.raises(ValueError, match="at least one row"):
-        g.plot_op_counts([])
+        gp.plot_op_counts([])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from backprop import data, losses, model, optim
+from backprop import data, losses, model, optim, train
 
 
 def _mlp(rng, D=5, H=7, M=3, last=None):
@@ -130,7 +130,7 @@ def test_fit_solves_xor(seed):
     seq = model.Sequential([model.Dense(2, 4, init="xavier_normal", rng=rng), model.Tanh(),
                             model.Dense(4, 1, init="xavier_normal", rng=rng)])
     loss_before = losses.bce_with_logits(seq.forward(X), y)[0]
-    history = model.fit(seq, X, y, loss="bce_with_logits",
+    history = train.fit(seq, X, y, loss="bce_with_logits",
                         optimizer=functools.partial(optim.adam, lr=0.05),
                         epochs=1000, progress=False)
     assert history.loss[0] == pytest.approx(loss_before, rel=1e-12)
@@ -143,7 +143,7 @@ def test_fit_minibatches_history_shapes_and_consistency():
     rng = np.random.default_rng(3)
     X, y = data.spirals(5, 0.1, rng)  # N = 10
     seq = model.Sequential([model.Dense(2, 6, rng=rng), model.ReLU(), model.Dense(6, 2, rng=rng)])
-    history = model.fit(seq, X, y, loss="cross_entropy",
+    history = train.fit(seq, X, y, loss="cross_entropy",
                         optimizer=functools.partial(optim.momentum, lr=0.1),
                         epochs=7, batch_size=3, rng=np.random.default_rng(0), progress=False)
     assert history.loss.shape == (7,)
@@ -163,7 +163,7 @@ def test_fit_full_batch_grad_norm_is_first_step():
     ref = make()
     _, d = losses.mse_loss(ref.forward(X), y)
     ref.backward(d)
-    history = model.fit(make(), X, y, loss="mse", optimizer=functools.partial(optim.sgd, lr=0.1),
+    history = train.fit(make(), X, y, loss="mse", optimizer=functools.partial(optim.sgd, lr=0.1),
                         epochs=2, progress=False)
     np.testing.assert_allclose(history.grad_norm[0], ref.grad_norms(), rtol=1e-12)
     assert not np.allclose(history.grad_norm[1], history.grad_norm[0])
@@ -182,7 +182,7 @@ def test_fit_stops_on_nan_loss_naming_epoch_and_step():
                             model.Dense(3, 1, rng=np.random.default_rng(1))])
     # batch 2 -> 2 steps per epoch: the 7th call is epoch 3, step 6 (both from 0)
     with pytest.raises(FloatingPointError, match=re.escape("epoch 3, step 6")):
-        model.fit(seq, X, y, loss=loss_turning_inf, optimizer=functools.partial(optim.sgd, lr=0.1),
+        train.fit(seq, X, y, loss=loss_turning_inf, optimizer=functools.partial(optim.sgd, lr=0.1),
                   epochs=10, batch_size=2, rng=np.random.default_rng(0), progress=False)
 
 
@@ -193,7 +193,7 @@ def test_fit_stops_when_training_diverges_without_warnings():
     X, y = data.xor()
     seq = model.Sequential([model.Dense(2, 4, rng=rng), model.Tanh(), model.Dense(4, 1, rng=rng)])
     with pytest.raises(FloatingPointError, match=r"epoch \d+, step \d+"):
-        model.fit(seq, X, 1e3 * y, loss="mse", optimizer=functools.partial(optim.sgd, lr=10.0),
+        train.fit(seq, X, 1e3 * y, loss="mse", optimizer=functools.partial(optim.sgd, lr=10.0),
                   epochs=1000, progress=False)
 
 
@@ -203,7 +203,7 @@ def test_fit_with_nan_input_stops_at_first_step():
     seq = model.Sequential([model.Dense(2, 3, rng=np.random.default_rng(0)), model.ReLU(),
                             model.Dense(3, 1, rng=np.random.default_rng(1))])
     with pytest.raises(FloatingPointError, match="loss became nan at epoch 0, step 0"):
-        model.fit(seq, X, y, loss="mse", optimizer=functools.partial(optim.sgd, lr=0.1),
+        train.fit(seq, X, y, loss="mse", optimizer=functools.partial(optim.sgd, lr=0.1),
                   epochs=3, progress=False)
 
 
@@ -211,7 +211,7 @@ def test_fit_progress_bar_runs_without_warnings(capsys):
     X, y = data.xor()
     seq = model.Sequential([model.Dense(2, 3, rng=np.random.default_rng(0)), model.Tanh(),
                             model.Dense(3, 1, rng=np.random.default_rng(1))])
-    history = model.fit(seq, X, y, loss="mse", optimizer=functools.partial(optim.sgd, lr=0.1),
+    history = train.fit(seq, X, y, loss="mse", optimizer=functools.partial(optim.sgd, lr=0.1),
                         epochs=3, progress=True)
     assert "3/3" in capsys.readouterr().err  # the console fallback of tqdm.auto
     assert history.loss.shape == (3,)
@@ -222,10 +222,10 @@ def test_fit_validates_arguments():
     seq = model.Sequential([model.Dense(2, 1, rng=np.random.default_rng(0))])
     opt = functools.partial(optim.sgd, lr=0.1)
     with pytest.raises(ValueError, match="loss"):
-        model.fit(seq, X, y, loss="hinge", optimizer=opt, epochs=1, progress=False)
+        train.fit(seq, X, y, loss="hinge", optimizer=opt, epochs=1, progress=False)
     with pytest.raises(ValueError, match="rng"):
-        model.fit(seq, X, y, loss="mse", optimizer=opt, epochs=1, batch_size=2, progress=False)
+        train.fit(seq, X, y, loss="mse", optimizer=opt, epochs=1, batch_size=2, progress=False)
     with pytest.raises(ValueError, match="rows"):
-        model.fit(seq, X, y[:3], loss="mse", optimizer=opt, epochs=1, progress=False)
+        train.fit(seq, X, y[:3], loss="mse", optimizer=opt, epochs=1, progress=False)
     with pytest.raises(ValueError, match="epochs"):
-        model.fit(seq, X, y, loss="mse", optimizer=opt, epochs=0, progress=False)
+        train.fit(seq, X, y, loss="mse", optimizer=opt, epochs=0, progress=False)

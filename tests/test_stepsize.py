@@ -1,4 +1,4 @@
-"""Tests for backprop.stepsize: the error of a difference quotient against h.
+"""Tests for backprop.labs.stepsize: the error of a difference quotient against h.
 
 Expected values come from Taylor's theorem (exp has every derivative equal to
 e at x = 1), not from the code's own output.
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from backprop.stepsize import (
+from backprop.labs.stepsize import (
     best_step,
     difference_quotient,
     error_model,

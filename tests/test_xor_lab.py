@@ -1,4 +1,4 @@
-"""Tests for backprop.xor_lab: batched training against the package's pairs and PyTorch."""
+"""Tests for backprop.labs.xor: batched training against the package's pairs and PyTorch."""
 
 import matplotlib
 
@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from backprop import xor_lab as xl  # noqa: E402
+from backprop.labs import xor as xl  # noqa: E402
 
 X, Y = xl.XOR_X, xl.XOR_Y
 

@@ -4,7 +4,7 @@
 writes one notebook (or broken file) per case. ``EXPECTED`` says what the
 grader must report for each: ``{file: {question: status}}`` (``"*"`` for the
 single row of an unidentifiable file). The answers are those of
-``backprop/_grade_demo.py``: q1 ``dense_forward``, q2 ``dense_backward``
+``backprop/grade/demo.py``: q1 ``dense_forward``, q2 ``dense_backward``
 (may not call ``ref_dense_backward``), q3 ``n_params``.
 """
 
@@ -24,7 +24,7 @@ Q3 = "n_params = 3 * 2 + 2"
 STUB1 = "def dense_forward(x, W, b):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
 STUB2 = "def dense_backward(dout, x, W):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
 STUB3 = "n_params = None  # YOUR CODE HERE"
-CHECK = "from backprop._grade_demo import run_question\nprint(run_question('demo_dense', '{q}', globals()))"
+CHECK = "from backprop.grade.demo import run_question\nprint(run_question('demo_dense', '{q}', globals()))"
 
 
 def nb(*answer_cells, exercise=EX, checks=True):
@@ -68,10 +68,10 @@ def cases():
         dict(ALL_PASS, q1="failed")
     c["wrong_shape.ipynb"] = nb(Q1, "def dense_backward(dout, x, W):\n    return dout @ W.T, (x.T @ dout).T, "
                                 "dout.sum(axis=0)", Q3), dict(ALL_PASS, q2="failed")
-    c["forbidden.ipynb"] = nb(Q1, "from backprop._grade_demo import ref_dense_backward\n\n"
+    c["forbidden.ipynb"] = nb(Q1, "from backprop.grade.demo import ref_dense_backward\n\n"
                               "def dense_backward(dout, x, W):\n    return ref_dense_backward(dout, x, W)", Q3), \
         dict(ALL_PASS, q2="failed")
-    c["forbidden_alias.ipynb"] = nb(Q1, "import backprop._grade_demo as demo\ndense_backward = demo.ref_dense_backward",
+    c["forbidden_alias.ipynb"] = nb(Q1, "import backprop.grade.demo as demo\ndense_backward = demo.ref_dense_backward",
                                     Q3), dict(ALL_PASS, q2="failed")
     # fake outputs: stubs, but stored outputs and prints claim success
     fake = nb(STUB1, STUB2, STUB3 + "\nprint('All checks passed: 6/6 points')")
@@ -81,7 +81,7 @@ def cases():
             cell.execution_count = 1
     c["fake_outputs.ipynb"] = fake, {q: "not_attempted" for q in ALL_PASS}
     # wrong answers + the kernel's checks and numpy monkeypatched to always pass
-    patch = ("import backprop._grade_demo as demo\n"
+    patch = ("import backprop.grade.demo as demo\n"
              "def always(exercise, question, namespace):\n"
              "    q = [q for q in demo.EXERCISES[exercise] if q.id == question][0]\n"
              "    return demo.Result(exercise, question, 'passed', q.points, q.points, 'all passed')\n"
@@ -93,7 +93,7 @@ def cases():
         {"q1": "failed", "q2": "failed", "q3": "failed"}
     # the answer patches the checker *when called* inside the checking process
     c["monkeypatch_at_check.ipynb"] = nb(
-        "def dense_forward(x, W, b):\n    import backprop._grade_demo as demo\n"
+        "def dense_forward(x, W, b):\n    import backprop.grade.demo as demo\n"
         "    demo._compare = lambda *a: ''\n    demo.ref_dense_forward = lambda x, W, b: x @ W\n    return x @ W",
         Q2, Q3), dict(ALL_PASS, q1="error")
     # the learner ran the check in the same cell as the answer: the answer must still count

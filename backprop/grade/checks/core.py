@@ -247,7 +247,7 @@ def check(exercise: str, question: str, namespace: dict) -> Result:
     """
     res = run_question(exercise, question, namespace)
     try:
-        from backprop.checks.panel import show_panel
+        from backprop.grade.checks.panel import show_panel
         show_panel(res)
     except ImportError:  # no ipywidgets/IPython: the printed text is the whole feedback
         pass

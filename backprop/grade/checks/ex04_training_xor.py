@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.checks.compare import compare_choice, compare_scalar, fmt
-from backprop.checks.core import Case, Question, call, register
+from backprop.grade.checks.compare import compare_choice, compare_scalar, fmt
+from backprop.grade.checks.core import Case, Question, call, register
 
 EXERCISE = "ex04_training_xor"
 

@@ -1,6 +1,6 @@
 """Run a submission's code in a fresh Jupyter kernel and collect its answers.
 
-Used by ``backprop._grade_runner`` (see its docstring for the whole design).
+Used by ``backprop.grade.runner`` (see its docstring for the whole design).
 The notebook's code cells are copied into a new notebook without outputs,
 metadata or tags (stored outputs count for nothing, and a ``skip-execution``
 tag cannot hide a cell), minus the check cells (cells made only of

@@ -1,11 +1,11 @@
-"""Checks behind the graded exercises (contract in ``backprop.checks.core``).
+"""Checks behind the graded exercises (contract in ``backprop.grade.checks.core``).
 
 ``check("ex03_backward_pass", "q2", globals())`` in a notebook shows a feedback
 panel and prints the result; ``run_question`` is the same without display, for
 the batch grader. ``EXERCISES`` maps each exercise id to its questions.
 """
 
-from backprop.checks.core import (
+from backprop.grade.checks.core import (
     EXERCISES,
     STATUSES,
     Case,
@@ -21,7 +21,7 @@ from backprop.checks.core import (
 )
 
 # Each module registers its questions in EXERCISES on import.
-from backprop.checks import (  # noqa: E402,F401
+from backprop.grade.checks import (  # noqa: E402,F401
     ex01_forward_pass,
     ex02_chain_rule,
     ex03_backward_pass,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backprop.checks.compare import compare_scalar
-from backprop.checks.core import Question, register
+from backprop.grade.checks.compare import compare_scalar
+from backprop.grade.checks.core import Question, register
 
 EXERCISE = "ex02_chain_rule"
 

@@ -1,7 +1,7 @@
 """Check one submission's answers in a process the submission never ran in.
 
-Started by ``backprop._grade_runner`` as
-``python -m backprop._grade_worker --checks-module M --exercise E --answers DIR --questions q1,q2``.
+Started by ``backprop.grade.runner`` as
+``python -m backprop.grade.worker --checks-module M --exercise E --answers DIR --questions q1,q2``.
 ``DIR`` holds one cloudpickle blob per answer name (``DIR/<name>.pkl``),
 written by the submission's kernel.
 
@@ -9,7 +9,7 @@ Order of events, which is what makes the checking trustworthy:
 
 1. import the checks module (a fresh import: nothing the submission did in
    its kernel exists here; modules inside the blobs are pickled by
-   reference, so a kernel's monkeypatching of ``backprop.checks`` or numpy
+   reference, so a kernel's monkeypatching of ``backprop.grade.checks`` or numpy
    does not travel);
 2. replace every ``forbidden`` reference function named by the exercise
    with a spy, in its module;

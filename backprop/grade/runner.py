@@ -2,10 +2,10 @@
 
 Started by ``backprop.grade`` (one process per submission, so a crash here
 costs only this submission) as
-``python -m backprop._grade_runner SPEC.json OUT.json``; writes the rows as
+``python -m backprop.grade.runner SPEC.json OUT.json``; writes the rows as
 JSON to ``OUT.json``.
 
-1. **Execute and collect** (``backprop._grade_kernel``): the code cells run
+1. **Execute and collect** (``backprop.grade.kernel``): the code cells run
    in a fresh kernel with per-cell and per-submission time limits, restarts
    after a dead or hung kernel; the answers are written with cloudpickle.
 2. **Classify.** An answer that is missing because the cell defining it
@@ -13,7 +13,7 @@ JSON to ``OUT.json``.
    kernel died in it, or it raised (other than ``NotImplementedError``) ->
    ``error``; unpicklable -> ``error``. Otherwise the question goes to the
    checks.
-3. **Check** in ``backprop._grade_worker`` (see its docstring), killed and
+3. **Check** in ``backprop.grade.worker`` (see its docstring), killed and
    restarted when a question runs over ``question_timeout`` (-> ``timeout``)
    or dies (-> ``error``).
 """
@@ -31,7 +31,7 @@ import threading
 import time
 import warnings
 
-from backprop._grade_kernel import (MUTE_CELL, calls_check, defined_names, execute, import_nbformat,
+from backprop.grade.kernel import (MUTE_CELL, calls_check, defined_names, execute, import_nbformat,
                                     is_check_cell, kernel_env)
 
 WORKER_SETUP_TIMEOUT = 60  # seconds for the worker to import the checks
@@ -85,7 +85,7 @@ def check(spec, pending, answers_dir, workdir):
     while pending:
         with open(errlog, "ab") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "backprop._grade_worker", "--checks-module", spec["checks_module"],
+                [sys.executable, "-m", "backprop.grade.worker", "--checks-module", spec["checks_module"],
                  "--exercise", spec["exercise"], "--answers", answers_dir, "--questions", ",".join(pending)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, cwd=workdir,
                 env=kernel_env(), start_new_session=True, text=True)

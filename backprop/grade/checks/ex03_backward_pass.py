@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.checks.compare import compare_array
-from backprop.checks.core import Case, Question, call, register
+from backprop.grade.checks.compare import compare_array
+from backprop.grade.checks.core import Case, Question, call, register
 
 EXERCISE = "ex03_backward_pass"
 

@@ -12,7 +12,7 @@ ran, whatever the scores; 2 on a usage error (bad arguments, missing path,
 no notebook found, ``--jobs`` < 1, checks module not importable).
 
 Trust nothing in the submission. Each submission is graded by its own
-process (``backprop._grade_runner``), so a crash costs only that
+process (``backprop.grade.runner``), so a crash costs only that
 submission, which then gets ``error`` rows:
 
 - its code cells run in a fresh ``python3`` Jupyter kernel (nbclient), with
@@ -23,15 +23,15 @@ submission, which then gets ``error`` rows:
   notebook re-run without the bad cell;
 - the answers (the names listed in the exercise's questions) are
   serialised with cloudpickle and checked in another fresh process
-  (``backprop._grade_worker``) that imported the checks before loading
+  (``backprop.grade.worker``) that imported the checks before loading
   them, spies on the ``forbidden`` reference functions, and verifies that
   the checks, ``backprop`` and numpy were not modified. Each question's
   check gets ``--question-timeout`` (default 30 s).
 
 The exercise comes from ``metadata["backprop"]["exercise"]``, else from the
 file name (``ex03_backward_pass.ipynb``, ``ex03_backward_pass_alice.ipynb``).
-``--checks-module`` (default ``backprop.checks``) names the registry: a
-module with ``EXERCISES`` and ``run_question`` as in ``backprop.checks``.
+``--checks-module`` (default ``backprop.grade.checks``) names the registry: a
+module with ``EXERCISES`` and ``run_question`` as in ``backprop.grade.checks``.
 
 Library use: ``grade_paths(paths, ...)`` returns the rows as dicts.
 """
@@ -156,7 +156,7 @@ def grade_one(path, exercises, checks_module, timeout, cell_timeout, question_ti
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
             with open(os.path.join(tmp, "stderr"), "w+b") as err:
-                proc = subprocess.Popen([sys.executable, "-m", "backprop._grade_runner", spec_path, out_path],
+                proc = subprocess.Popen([sys.executable, "-m", "backprop.grade.runner", spec_path, out_path],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                                         start_new_session=True)
                 try:
@@ -187,7 +187,7 @@ def load_exercises(checks_module: str) -> dict:
     return exercises
 
 
-def grade_paths(paths, *, checks_module="backprop.checks", timeout=DEFAULT_TIMEOUT,
+def grade_paths(paths, *, checks_module="backprop.grade.checks", timeout=DEFAULT_TIMEOUT,
                 cell_timeout=DEFAULT_CELL_TIMEOUT, question_timeout=DEFAULT_QUESTION_TIMEOUT, jobs=1) -> list[dict]:
     """Grade every notebook under ``paths``; rows sorted by submission, then question order."""
     if jobs < 1:
@@ -240,8 +240,8 @@ def main(argv=None) -> int:
     p.add_argument("--question-timeout", type=float, default=DEFAULT_QUESTION_TIMEOUT,
                    help=f"seconds per question's check (default {DEFAULT_QUESTION_TIMEOUT:g})")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time (default 1)")
-    p.add_argument("--checks-module", default="backprop.checks",
-                   help="module providing EXERCISES and run_question (default backprop.checks)")
+    p.add_argument("--checks-module", default="backprop.grade.checks",
+                   help="module providing EXERCISES and run_question (default backprop.grade.checks)")
     a = p.parse_args(argv)
     t0 = time.monotonic()
     try:
@@ -255,7 +255,3 @@ def main(argv=None) -> int:
     print(summary(rows))
     print(f"graded in {time.monotonic() - t0:.1f} s; wrote {a.csv}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

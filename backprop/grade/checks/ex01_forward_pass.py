@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.checks.compare import compare_array, compare_choice, compare_shape
-from backprop.checks.core import Case, Question, call, register
+from backprop.grade.checks.compare import compare_array, compare_choice, compare_shape
+from backprop.grade.checks.core import Case, Question, call, register
 
 EXERCISE = "ex01_forward_pass"
 

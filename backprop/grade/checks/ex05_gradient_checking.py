@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 
-from backprop.checks.compare import compare_array, compare_scalar
-from backprop.checks.core import Case, LearnerError, Question, call, register
+from backprop.grade.checks.compare import compare_array, compare_scalar
+from backprop.grade.checks.core import Case, LearnerError, Question, call, register
 
 EXERCISE = "ex05_gradient_checking"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from backprop.checks.core import Result
+from backprop.grade.checks.core import Result
 
 _COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "not_attempted": "#6e7781",
             "error": "#bc4c00", "timeout": "#bc4c00", "invalid": "#bc4c00"}

@@ -1,8 +1,8 @@
-"""A three-question exercise registry with the shape of ``backprop.checks``.
+"""A three-question exercise registry with the shape of ``backprop.grade.checks``.
 
 The grader's own tests and benchmark grade against this registry
-(``--checks-module backprop._grade_demo``), so they do not depend on the
-book's exercises. It follows the ``backprop.checks`` contract: ``EXERCISES``
+(``--checks-module backprop.grade.demo``), so they do not depend on the
+book's exercises. It follows the ``backprop.grade.checks`` contract: ``EXERCISES``
 maps an exercise id to its questions, ``run_question`` never raises for a
 learner's mistake. The reference functions here play the part of the
 package's own implementation that a learner must not call.
@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from backprop.checks.core import Result
+from backprop.grade.checks.core import Result
 
 EXERCISE = "demo_dense"
 
@@ -104,7 +104,7 @@ EXERCISES = {
     EXERCISE: (
         Question("q1", "Dense forward", 2.0, ("dense_forward",), _check_forward),
         Question("q2", "Dense backward", 3.0, ("dense_backward",), _check_backward,
-                 forbidden=("backprop._grade_demo.ref_dense_backward",)),
+                 forbidden=("backprop.grade.demo.ref_dense_backward",)),
         Question("q3", "Parameter count", 1.0, ("n_params",), _check_n_params),
     )
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backprop.checks.core import Case
+from backprop.grade.checks.core import Case
 
 RTOL = 1e-6
 ATOL = 1e-8

@@ -1,0 +1,18 @@
+"""The labs wing: the chapters' figures, widgets and experiments.
+
+One module per chapter topic, each built only on the reference
+implementation at the top of ``backprop``:
+
+========================  =====================================================
+``labs.book``             helpers every chapter uses to show listings and numbers
+``labs.forward_pass``     chapter 1: the forward pass, one weight's effect
+``labs.graph``            chapter 2: scalar computational graphs, both modes
+``labs.graph_plot``       chapter 2: drawing graphs and operation counts
+``labs.glassbox``         chapter 3: every number of one backward pass
+``labs.xor``              chapter 4: training XOR, the explorer widget
+``labs.stepsize``         chapter 5: finite-difference step size
+``labs.depth``            chapter 6: gradients through depth
+========================  =====================================================
+
+Nothing in the reference implementation imports this wing.
+"""
