@@ -5,6 +5,7 @@ implementation at the top of ``backprop``:
 
 ========================  =====================================================
 ``labs.book``             helpers every chapter uses to show listings and numbers
+``labs.style``            one look for every figure (XOR target markers)
 ``labs.forward_pass``     chapter 1: the forward pass, one weight's effect
 ``labs.graph``            chapter 2: scalar computational graphs, both modes
 ``labs.graph_plot``       chapter 2: drawing graphs and operation counts

@@ -10,6 +10,7 @@ import numpy as np
 
 from backprop.activations import sigmoid_forward
 from backprop.init import xavier_normal
+from backprop.labs.style import scatter_targets
 from backprop.layers import dense_forward
 
 __all__ = ["PARAM_NAMES", "init_two_layer", "forward_trace", "shifted",
@@ -100,12 +101,7 @@ def plot_surfaces(params, X=None, y=None, lim=(-0.5, 1.5), resolution=81,
                            cmap="RdBu_r", shading="auto")
         ax.contour(xx, yy, values.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1)
         if X is not None:
-            labels = np.zeros(len(X)) if y is None else np.asarray(y).ravel()
-            for target, marker, face in ((0, "o", "white"), (1, "s", "black")):
-                pts = X[labels == target]
-                if len(pts):
-                    ax.scatter(pts[:, 0], pts[:, 1], marker=marker, facecolors=face,
-                               edgecolors="k", s=45, label=f"target {target}")
+            scatter_targets(ax, X, np.zeros(len(X)) if y is None else y, s=45)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("$x_1$")
         ax.set_aspect("equal")

@@ -28,6 +28,7 @@ from backprop import data as _data
 from backprop import init as _init
 from backprop import optim as _optim
 from backprop.activations import sigmoid, sigmoid_backward, sigmoid_forward
+from backprop.labs.style import scatter_targets
 from backprop.layers import dense_backward, dense_forward
 from backprop.losses import mse_loss
 
@@ -242,10 +243,7 @@ def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
     cs = ax.contourf(gx, gy, out, levels=np.linspace(0, 1, 11), cmap="RdBu_r", vmin=0, vmax=1)
     if out.min() < 0.5 < out.max():
         ax.contour(gx, gy, out, levels=[0.5], colors="black", linewidths=2)
-    labels = np.asarray(y).ravel() > 0.5
-    ax.scatter(X[labels, 0], X[labels, 1], marker="o", s=90, c="white", edgecolors="black",
-               label="target 1", zorder=3)
-    ax.scatter(X[~labels, 0], X[~labels, 1], marker="X", s=90, c="black", label="target 0", zorder=3)
+    scatter_targets(ax, X, y, s=90)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_xticks([-0.5, 0, 0.5, 1, 1.5])
