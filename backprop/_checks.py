@@ -95,6 +95,13 @@ def as_prediction_and_target(func, pred_name, pred, y):
     return pred, y
 
 
+def upstream(func, name, grad, shape, what="the forward output"):
+    """A backward's upstream gradient ``grad`` as a float array of exactly ``shape``."""
+    grad = as_float_array(func, name, grad)
+    check_same_shape(func, name, grad, what, shape)
+    return grad
+
+
 def check_cache(func, cache, length, source):
     """Check that ``cache`` looks like the tuple returned by ``source``."""
     if not isinstance(cache, tuple) or len(cache) != length:

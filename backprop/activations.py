@@ -11,7 +11,7 @@ output for sigmoid and tanh, a boolean mask for ReLU:
 
 import numpy as np
 
-from backprop._checks import as_float_array, check_same_shape
+from backprop._checks import as_float_array, upstream
 
 
 def sigmoid(x):
@@ -38,8 +38,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     """Sigmoid backward: ``dx = dout * s * (1 - s)``, same shape as ``dout``."""
     s = cache
-    dout = as_float_array("sigmoid_backward", "dout", dout)
-    check_same_shape("sigmoid_backward", "dout", dout, "the forward output", s.shape)
+    dout = upstream("sigmoid_backward", "dout", dout, s.shape)
     dx = 1 - s
     dx *= s
     dx *= dout
@@ -56,8 +55,7 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     """Tanh backward: ``dx = dout * (1 - tanh(x)**2)``, same shape."""
     t = cache
-    dout = as_float_array("tanh_backward", "dout", dout)
-    check_same_shape("tanh_backward", "dout", dout, "the forward output", t.shape)
+    dout = upstream("tanh_backward", "dout", dout, t.shape)
     dx = 1 - t * t
     dx *= dout
     return dx
@@ -84,6 +82,5 @@ def relu_backward(dout, cache):
     gives 0; a NaN input passes its gradient exactly as torch does.
     """
     mask = cache
-    dout = as_float_array("relu_backward", "dout", dout)
-    check_same_shape("relu_backward", "dout", dout, "the forward output", np.shape(mask))
+    dout = upstream("relu_backward", "dout", dout, np.shape(mask))
     return dout * mask

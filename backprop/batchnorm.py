@@ -14,8 +14,7 @@ The state is never mutated: a new dict with new arrays is returned.
 
 import numpy as np
 
-from backprop._checks import (as_float_array, check_cache, check_same_shape,
-                              check_shape)
+from backprop._checks import as_float_array, check_cache, check_shape, upstream
 
 
 def batchnorm_init_state(D, dtype=np.float64):
@@ -44,31 +43,10 @@ def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5)
     cache : opaque, for :func:`batchnorm_backward` (either mode)
     new_state : dict of new arrays (eval: equal to ``state``)
     """
-    f = "batchnorm_forward"
-    x = as_float_array(f, "x", x)
-    check_shape(f, "x", x, (None, None), ("N", "D"))
-    n, d = x.shape
-    gamma = as_float_array(f, "gamma", gamma)
-    beta = as_float_array(f, "beta", beta)
-    ctx = f" to match x of shape {x.shape}"
-    check_shape(f, "gamma", gamma, (d,), ("D",), ctx)
-    check_shape(f, "beta", beta, (d,), ("D",), ctx)
-    if not isinstance(state, dict) or not {"running_mean", "running_var"} <= state.keys():
-        raise ValueError(f"{f}: state must be a dict with keys 'running_mean' and "
-                         f"'running_var' (see batchnorm_init_state); got {state!r:.80}")
-    rm = as_float_array(f, "state['running_mean']", state["running_mean"])
-    rv = as_float_array(f, "state['running_var']", state["running_var"])
-    check_shape(f, "state['running_mean']", rm, (d,), ("D",), ctx)
-    check_shape(f, "state['running_var']", rv, (d,), ("D",), ctx)
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"{f}: momentum must be in [0, 1]; got {momentum!r}")
-    if not eps > 0:
-        raise ValueError(f"{f}: eps must be > 0; got {eps!r}")
+    x, gamma, beta, rm, rv = _batchnorm_forward_args(x, gamma, beta, state, train, momentum, eps)
+    n = x.shape[0]
 
     if train:
-        if n < 2:
-            raise ValueError(f"{f}: expected more than 1 value per feature when "
-                             f"training, got x of shape {x.shape} (N must be >= 2)")
         mu = x.mean(axis=0)                         # (D,)
         xc = x - mu                                 # (N, D)
         var = np.mean(xc * xc, axis=0)              # (D,) biased
@@ -115,11 +93,9 @@ def batchnorm_backward(dout, cache):
     dx : array (N, D)
     dgamma, dbeta : arrays (D,)
     """
-    f = "batchnorm_backward"
-    check_cache(f, cache, 4, "batchnorm_forward")
+    check_cache("batchnorm_backward", cache, 4, "batchnorm_forward")
     train, xhat, gamma, inv_std = cache
-    dout = as_float_array(f, "dout", dout)
-    check_same_shape(f, "dout", dout, "the forward output", xhat.shape)
+    dout = upstream("batchnorm_backward", "dout", dout, xhat.shape)
     n = xhat.shape[0]
     dbeta = dout.sum(axis=0)                        # (D,)
     dgamma = np.sum(dout * xhat, axis=0)            # (D,)
@@ -133,3 +109,32 @@ def batchnorm_backward(dout, cache):
         dx = g
         dx *= inv_std
     return dx, dgamma, dbeta
+
+
+# Boundary check of batchnorm_forward: arrays, shapes and hyper-parameters.
+
+def _batchnorm_forward_args(x, gamma, beta, state, train, momentum, eps):
+    f = "batchnorm_forward"
+    x = as_float_array(f, "x", x)
+    check_shape(f, "x", x, (None, None), ("N", "D"))
+    n, d = x.shape
+    gamma = as_float_array(f, "gamma", gamma)
+    beta = as_float_array(f, "beta", beta)
+    ctx = f" to match x of shape {x.shape}"
+    check_shape(f, "gamma", gamma, (d,), ("D",), ctx)
+    check_shape(f, "beta", beta, (d,), ("D",), ctx)
+    if not isinstance(state, dict) or not {"running_mean", "running_var"} <= state.keys():
+        raise ValueError(f"{f}: state must be a dict with keys 'running_mean' and "
+                         f"'running_var' (see batchnorm_init_state); got {state!r:.80}")
+    rm = as_float_array(f, "state['running_mean']", state["running_mean"])
+    rv = as_float_array(f, "state['running_var']", state["running_var"])
+    check_shape(f, "state['running_mean']", rm, (d,), ("D",), ctx)
+    check_shape(f, "state['running_var']", rv, (d,), ("D",), ctx)
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{f}: momentum must be in [0, 1]; got {momentum!r}")
+    if not eps > 0:
+        raise ValueError(f"{f}: eps must be > 0; got {eps!r}")
+    if train and n < 2:
+        raise ValueError(f"{f}: expected more than 1 value per feature when "
+                         f"training, got x of shape {x.shape} (N must be >= 2)")
+    return x, gamma, beta, rm, rv

@@ -50,14 +50,8 @@ def softmax_cross_entropy(logits, y):
     loss : float scalar in the dtype of ``logits``
     dlogits : array (N, C)
     """
-    f = "softmax_cross_entropy"
-    logits = as_float_array(f, "logits", logits)
-    check_shape(f, "logits", logits, (None, None), ("N", "C"))
-    n, c = logits.shape
-    if n == 0 or c == 0:
-        raise ValueError(f"{f}: logits must have N >= 1 and C >= 1; "
-                         f"got logits of shape {logits.shape}")
-    y = as_int_labels(f, "y", y, n, c)
+    logits, y = _logits_and_labels(logits, y)
+    n = logits.shape[0]
     rows = np.arange(n)
     z = logits - logits.max(axis=1, keepdims=True)   # (N, C), ours: work in place
     picked = z[rows, y]                              # (N,) shifted logit of the target
@@ -98,3 +92,17 @@ def bce_with_logits(logits, y):
     sig -= y
     sig *= 1 / x.size
     return loss, sig.astype(x.dtype, copy=False)
+
+
+# Boundary check of softmax_cross_entropy (the other losses share
+# _checks.as_prediction_and_target).
+
+def _logits_and_labels(logits, y):
+    f = "softmax_cross_entropy"
+    logits = as_float_array(f, "logits", logits)
+    check_shape(f, "logits", logits, (None, None), ("N", "C"))
+    n, c = logits.shape
+    if n == 0 or c == 0:
+        raise ValueError(f"{f}: logits must have N >= 1 and C >= 1; "
+                         f"got logits of shape {logits.shape}")
+    return logits, as_int_labels(f, "y", y, n, c)

@@ -8,8 +8,7 @@ gives hidden states h (N, T, H), as ``torch.nn.RNN(batch_first=True)`` with
 
 import numpy as np
 
-from backprop._checks import (as_float_array, check_cache, check_same_shape,
-                              check_shape)
+from backprop._checks import as_float_array, check_cache, check_shape, upstream
 
 
 def _check_params(f, D, Wx, Wh, b, ctx):
@@ -36,13 +35,7 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
     h : array (N, H)
     cache : opaque, for :func:`rnn_step_backward`
     """
-    f = "rnn_step_forward"
-    x = as_float_array(f, "x", x)
-    check_shape(f, "x", x, (None, None), ("N", "D"))
-    Wx, Wh, b = _check_params(f, x.shape[1], Wx, Wh, b, f" to match x of shape {x.shape}")
-    h_prev = as_float_array(f, "h_prev", h_prev)
-    check_shape(f, "h_prev", h_prev, (x.shape[0], Wx.shape[1]), ("N", "H"),
-                f" to match x of shape {x.shape} and Wx of shape {Wx.shape}")
+    x, h_prev, Wx, Wh, b = _rnn_forward_args("rnn_step_forward", x, h_prev, Wx, Wh, b)
     a = x @ Wx                    # (N, H), ours: accumulate in place
     a += h_prev @ Wh
     a += b
@@ -66,11 +59,9 @@ def rnn_step_backward(dh, cache):
     -------
     dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,)
     """
-    f = "rnn_step_backward"
-    check_cache(f, cache, 5, "rnn_step_forward")
+    check_cache("rnn_step_backward", cache, 5, "rnn_step_forward")
     x, h_prev, Wx, Wh, h = cache
-    dh = as_float_array(f, "dh", dh)
-    check_same_shape(f, "dh", dh, "the forward output h", h.shape)
+    dh = upstream("rnn_step_backward", "dh", dh, h.shape, "the forward output h")
     da = h * h
     np.subtract(1, da, out=da)
     da *= dh                      # (N, H)
@@ -90,15 +81,8 @@ def rnn_forward(x, h0, Wx, Wh, b):
     h : array (N, T, H), the hidden state after every step
     cache : opaque, for :func:`rnn_backward`
     """
-    f = "rnn_forward"
-    x = as_float_array(f, "x", x)
-    check_shape(f, "x", x, (None, None, None), ("N", "T", "D"))
-    N, T, D = x.shape
-    Wx, Wh, b = _check_params(f, D, Wx, Wh, b, f" to match x of shape {x.shape}")
-    H = Wx.shape[1]
-    h0 = as_float_array(f, "h0", h0)
-    check_shape(f, "h0", h0, (N, H), ("N", "H"),
-                f" to match x of shape {x.shape} and Wx of shape {Wx.shape}")
+    x, h0, Wx, Wh, b = _rnn_forward_args("rnn_forward", x, h0, Wx, Wh, b)
+    T = x.shape[1]
     h = x @ Wx                    # (N, T, H): input terms of all steps at once
     h += b
     prev = h0
@@ -129,14 +113,7 @@ def rnn_backward(dh, cache, truncate=None):
     -------
     dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,)
     """
-    f = "rnn_backward"
-    check_cache(f, cache, 5, "rnn_forward")
-    x, h0, Wx, Wh, h = cache
-    dh = as_float_array(f, "dh", dh)
-    check_same_shape(f, "dh", dh, "the forward output h", h.shape)
-    if truncate is not None and (not isinstance(truncate, (int, np.integer))
-                                 or isinstance(truncate, bool) or truncate < 1):
-        raise ValueError(f"{f}: truncate must be None or an int >= 1; got {truncate!r}")
+    x, h0, Wx, Wh, h, dh = _rnn_backward_args(dh, cache, truncate)
     N, T, H = h.shape
     dtanh = h * h
     np.subtract(1, dtanh, out=dtanh)    # (N, T, H), 1 - h_t**2
@@ -172,3 +149,30 @@ def rnn_backward(dh, cache, truncate=None):
     dWh = h_prev.reshape(N * T, H).T @ da.reshape(N * T, H)  # (H, H)
     db = da.sum(axis=(0, 1))                              # (H,)
     return dx, dh0, dWx, dWh, db
+
+
+# Boundary checks (one call at the top of each public function).
+
+def _rnn_forward_args(f, x, h_prev, Wx, Wh, b):
+    """x (N, D) for a step or (N, T, D) for a sequence; h_prev (N, H)."""
+    x = as_float_array(f, "x", x)
+    step = f == "rnn_step_forward"
+    check_shape(f, "x", x, (None, None) if step else (None, None, None),
+                ("N", "D") if step else ("N", "T", "D"))
+    Wx, Wh, b = _check_params(f, x.shape[-1], Wx, Wh, b, f" to match x of shape {x.shape}")
+    name = "h_prev" if step else "h0"
+    h_prev = as_float_array(f, name, h_prev)
+    check_shape(f, name, h_prev, (x.shape[0], Wx.shape[1]), ("N", "H"),
+                f" to match x of shape {x.shape} and Wx of shape {Wx.shape}")
+    return x, h_prev, Wx, Wh, b
+
+
+def _rnn_backward_args(dh, cache, truncate):
+    f = "rnn_backward"
+    check_cache(f, cache, 5, "rnn_forward")
+    x, h0, Wx, Wh, h = cache
+    dh = upstream(f, "dh", dh, h.shape, "the forward output h")
+    if truncate is not None and (not isinstance(truncate, (int, np.integer))
+                                 or isinstance(truncate, bool) or truncate < 1):
+        raise ValueError(f"{f}: truncate must be None or an int >= 1; got {truncate!r}")
+    return x, h0, Wx, Wh, h, dh
