@@ -15,7 +15,7 @@ from backprop._checks import as_float_array, upstream
 
 
 def sigmoid(x):
-    """Numerically stable logistic function ``1 / (1 + exp(-x))``, any shape.
+    """Stable logistic function ``1 / (1 + exp(-x))``, any shape.
 
     With ``e = exp(-|x|)``, which lies in (0, 1] and can never overflow,
     sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0. One
@@ -30,13 +30,13 @@ def sigmoid(x):
 
 
 def sigmoid_forward(x):
-    """Sigmoid forward: ``out = sigmoid(x)``, any shape; cache is ``out``."""
+    """Sigmoid forward: ``out = sigmoid(x)``, any shape; caches ``out``."""
     out = sigmoid(x)
     return out, out
 
 
 def sigmoid_backward(dout, cache):
-    """Sigmoid backward: ``dx = dout * s * (1 - s)``, same shape as ``dout``."""
+    """Sigmoid backward: ``dx = dout * s * (1 - s)``, any shape."""
     s = cache
     dout = upstream("sigmoid_backward", "dout", dout, s.shape)
     dx = 1 - s

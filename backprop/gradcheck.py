@@ -56,7 +56,8 @@ def numerical_gradient(f, x, h=1e-5):
 
     Returns
     -------
-    grad : float64 array like ``x``, ``(f(x + h e_i) - f(x - h e_i)) / (2 h)``
+    grad : float64 array like ``x``,
+        ``(f(x + h e_i) - f(x - h e_i)) / (2 h)``
 
     Raises ``ValueError`` when ``f`` returns a non-finite value.
     """
@@ -79,7 +80,7 @@ def numerical_gradient(f, x, h=1e-5):
 
 
 def numerical_gradient_array(f, x, dout, h=1e-5):
-    """Gradient of ``sum(f(x) * dout)`` with respect to ``x``, by central differences.
+    """Gradient of ``sum(f(x) * dout)`` over ``x``, by central differences.
 
     This is the vector-Jacobian product that a ``*_backward(dout, cache)``
     computes, so the two can be compared directly.
@@ -198,7 +199,8 @@ class GradientCheckResult:
     __repr__ = __str__
 
 
-def gradient_check(forward, backward, inputs, dout=None, h=1e-5, tol=1e-7, seed=0):
+def gradient_check(forward, backward, inputs, dout=None, h=1e-5, tol=1e-7,
+                   seed=0):
     """Check a forward/backward pair against numerical gradients.
 
     Parameters
@@ -218,7 +220,8 @@ def gradient_check(forward, backward, inputs, dout=None, h=1e-5, tol=1e-7, seed=
     GradientCheckResult, whose ``str`` reports for every input the relative
     error and the worst element: its index, analytical and numerical values.
 
-    The inputs are copied to float64 first: the caller's arrays are untouched.
+    The inputs are copied to float64 first: the caller's arrays are left
+    untouched.
     """
     func = "gradient_check"
     if isinstance(inputs, dict):
@@ -230,8 +233,8 @@ def gradient_check(forward, backward, inputs, dout=None, h=1e-5, tol=1e-7, seed=
         values = [np.array(v, dtype=np.float64) for v in inputs]
         call = lambda vals: forward(*vals)
     else:
-        raise ValueError(f"{func}: inputs must be a dict or a list of arrays; "
-                         f"got {type(inputs).__name__}")
+        raise ValueError(f"{func}: inputs must be a dict or a list of "
+                         f"arrays; got {type(inputs).__name__}")
     out, cache = call(values)
     out = np.asarray(out, dtype=np.float64)
     if not np.isfinite(out).all():
@@ -240,20 +243,22 @@ def gradient_check(forward, backward, inputs, dout=None, h=1e-5, tol=1e-7, seed=
         dout = np.random.default_rng(seed).standard_normal(out.shape)
     dout = np.asarray(dout, dtype=np.float64)
     if dout.shape != out.shape:
-        raise ValueError(f"{func}: dout must have the shape of the forward output, "
-                         f"{out.shape}; got dout of shape {dout.shape}")
+        raise ValueError(f"{func}: dout must have the shape of the forward "
+                         f"output, {out.shape}; "
+                         f"got dout of shape {dout.shape}")
     grads = backward(dout if dout.ndim else float(dout), cache)
-    if isinstance(grads, np.ndarray) or not isinstance(grads, (tuple, list)):
+    if not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if len(grads) < len(values):
-        raise ValueError(f"{func}: backward returned {len(grads)} gradients for "
-                         f"{len(values)} inputs {names}")
+        raise ValueError(f"{func}: backward returned {len(grads)} "
+                         f"gradients for {len(values)} inputs {names}")
     checks = []
     for k, (name, x, g) in enumerate(zip(names, values, grads)):
         g = np.asarray(g, dtype=np.float64)
         if g.shape != x.shape:
-            raise ValueError(f"{func}: the gradient of {name} must have the shape of "
-                             f"{name}, {x.shape}; got shape {g.shape}")
+            raise ValueError(f"{func}: the gradient of {name} must have "
+                             f"the shape of {name}, {x.shape}; "
+                             f"got shape {g.shape}")
 
         def f_k(v, k=k):
             vals = list(values)
@@ -262,7 +267,8 @@ def gradient_check(forward, backward, inputs, dout=None, h=1e-5, tol=1e-7, seed=
 
         num = numerical_gradient_array(f_k, x, dout, h=h)
         err = _rel_error_array(g, num)
-        idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
+        idx = (np.unravel_index(int(np.argmax(err)), err.shape)
+               if err.size else ())
         worst = float(err[idx]) if err.size else 0.0
         checks.append(InputCheck(name, worst, tuple(int(i) for i in idx),
                                  float(g[idx]) if err.size else 0.0,

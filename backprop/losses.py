@@ -53,8 +53,8 @@ def softmax_cross_entropy(logits, y):
     logits, y = _logits_and_labels(logits, y)
     n = logits.shape[0]
     rows = np.arange(n)
-    z = logits - logits.max(axis=1, keepdims=True)   # (N, C), ours: work in place
-    picked = z[rows, y]                              # (N,) shifted logit of the target
+    z = logits - logits.max(axis=1, keepdims=True)   # (N, C), ours to reuse
+    picked = z[rows, y]                # (N,) shifted logit of the target
     np.exp(z, out=z)
     s = z.sum(axis=1)                                # (N,) in [1, C]
     loss = (np.log(s) - picked).mean(dtype=logits.dtype)
@@ -82,9 +82,8 @@ def bce_with_logits(logits, y):
     loss : float scalar in the dtype of ``logits``
     dlogits : array like ``logits``
     """
-    logits, y = as_prediction_and_target("bce_with_logits", "logits", logits, y)
-    x = logits
-    e = np.exp(-np.abs(x))                                 # exp(-|x|) in (0, 1]
+    x, y = as_prediction_and_target("bce_with_logits", "logits", logits, y)
+    e = np.exp(-np.abs(x))                           # exp(-|x|) in (0, 1]
     per = np.maximum(x, 0) - x * y + np.log1p(e)
     loss = per.mean(dtype=x.dtype)
     sig = np.where(x >= 0, 1, e).astype(x.dtype, copy=False)

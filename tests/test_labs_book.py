@@ -26,6 +26,16 @@ def test_show_source_displays_the_function_as_a_python_block(capsys, monkeypatch
         book.show_source(3)
 
 
+def test_glue_text_glues_numpy_scalars_as_python_numbers(monkeypatch, capsys):
+    import myst_nb
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    book.glue_text("x", np.float64(0.25), ".2f")
+    book.glue_text("n", np.int64(7))
+    assert type(glued["x"]) is float and type(glued["n"]) is int
+    assert capsys.readouterr().out == "x: 0.25\nn: 7\n"
+
+
 def test_glue_text_prints_the_value_as_the_prose_formats_it(capsys):
     book.glue_text("k", np.float64(0.000123456), ".2e", label="error")
     assert capsys.readouterr().out == "error: 1.23e-04\n"

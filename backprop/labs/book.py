@@ -42,12 +42,12 @@ def glue_text(name: str, value, fmt: str = "", label: str | None = None) -> None
     """
     from myst_nb import glue
 
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        # numpy scalars have reprs like np.float64(0.5) that glue cannot parse
-        try:
-            value = value.item()
-        except AttributeError:
-            raise TypeError(f"glue_text expects a number or a string; got {type(value).__name__}") from None
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        # NumPy scalars (np.float64 is also a float) have reprs such as
+        # np.float64(0.5) that glue's formatting cannot parse: use the Python value
+        value = value.item()
+    if not isinstance(value, (int, float, str)):
+        raise TypeError(f"glue_text expects a number or a string; got {type(value).__name__}")
     glue(name, value, display=False)
     print(f"{label or name}: {format(value, fmt)}")
 
