@@ -37,8 +37,139 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------
-# validation
+# optimisers
 # --------------------------------------------------------------------------
+
+def sgd(params, grads, lr, state=None):
+    """Plain gradient descent: p <- p - lr g.
+
+    Stateless; returns ``(new_params, {})`` so that it has the shape of the
+    other optimisers (``state`` is accepted and ignored for the same reason).
+    """
+    _checked(params, grads, lr=lr)
+    new_params = {k: params[k] - lr * grads[k] for k in params}
+    return new_params, {}
+
+
+def momentum_init_state(params):
+    """Velocity buffers v = 0, one per parameter: ``{"v": {key: 0 * p}}``."""
+    return {"v": {k: np.zeros_like(p) for k, p in params.items()}}
+
+
+def momentum(params, grads, state, lr, beta=0.9):
+    """SGD with momentum as PyTorch has it: v <- beta v + g; p <- p - lr v."""
+    _checked(params, grads, lr=lr, beta=beta)
+    if state is None:
+        state = momentum_init_state(params)
+    v = {k: beta * state["v"][k] + grads[k] for k in params}
+    new_params = {k: params[k] - lr * v[k] for k in params}
+    return new_params, {"v": v}
+
+
+def adam_init_state(params):
+    """Adam's moments m = v = 0 and step count t = 0."""
+    return {
+        "t": 0,
+        "m": {k: np.zeros_like(p) for k, p in params.items()},
+        "v": {k: np.zeros_like(p) for k, p in params.items()},
+    }
+
+
+def adam(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """Adam with bias correction; returns (new_params, {"t", "m", "v"})."""
+    _checked(params, grads, lr=lr, betas=betas, eps=eps)
+    b1, b2 = betas
+    if state is None:
+        state = adam_init_state(params)
+    t = state["t"] + 1
+    m = {k: b1 * state["m"][k] + (1 - b1) * grads[k] for k in params}
+    v = {k: b2 * state["v"][k] + (1 - b2) * grads[k] ** 2 for k in params}
+    new_params = {}
+    for k in params:
+        m_hat = m[k] / (1 - b1**t)
+        v_hat = v[k] / (1 - b2**t)
+        new_params[k] = params[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+# --------------------------------------------------------------------------
+# learning-rate schedules (functions of the step number)
+# --------------------------------------------------------------------------
+
+def exponential_lr(lr0, decay_rate, step, decay_steps=1):
+    """lr0 * decay_rate ** (step / decay_steps).
+
+    With ``decay_steps=1`` this is ``torch.optim.lr_scheduler.ExponentialLR``
+    with ``gamma=decay_rate`` after ``step`` calls of ``scheduler.step()``.
+    """
+    _checked(lr0=lr0, decay_rate=decay_rate, decay_steps=decay_steps, step=step)
+    return lr0 * decay_rate ** (step / decay_steps)
+
+
+def step_lr(lr0, step, step_size, gamma=0.5):
+    """lr0 * gamma ** (step // step_size): times gamma every step_size steps.
+
+    ``torch.optim.lr_scheduler.StepLR(step_size, gamma)`` after ``step`` calls.
+    """
+    _checked(lr0=lr0, gamma=gamma, step_size=step_size, step=step)
+    return lr0 * gamma ** (step // step_size)
+
+
+# --------------------------------------------------------------------------
+# gradient clipping
+# --------------------------------------------------------------------------
+
+def clip_by_value(grads, clip):
+    """Clamp every gradient entry to [-clip, clip] (``clip_grad_value_``)."""
+    _checked(grads=grads, clip=clip)
+    return {k: np.clip(g, -clip, clip) for k, g in grads.items()}
+
+
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    """Rescale all gradients together so that their joint L2 norm <= max_norm.
+
+    total_norm = sqrt(sum_k ||g_k||^2); every g_k is multiplied by
+    min(1, max_norm / (total_norm + eps)), PyTorch's ``clip_grad_norm_``
+    (including its eps = 1e-6). The direction of the full gradient is kept.
+    Returns ``(clipped, total_norm)``, total_norm the norm before clipping.
+    """
+    _checked(grads=grads, max_norm=max_norm)
+    total_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64))
+                                   for g in grads.values())))
+    scale = min(1.0, max_norm / (total_norm + eps))
+    clipped = {k: (g * scale).astype(np.result_type(g), copy=False)
+               for k, g in grads.items()}
+    return clipped, total_norm
+
+
+# --------------------------------------------------------------------------
+# boundary checks: one call at the top of each public function
+# --------------------------------------------------------------------------
+
+# How each hyper-parameter is checked, by its name.
+_AT_LEAST_ZERO = {"lr", "lr0", "eps", "step"}
+_ABOVE_ZERO = {"decay_rate", "decay_steps", "gamma", "clip", "max_norm"}
+
+
+def _checked(params=None, grads=None, **hyper):
+    """Check the dicts of arrays and every named hyper-parameter."""
+    if params is not None:
+        _check_pair(params, grads)
+    elif grads is not None and not isinstance(grads, dict):
+        raise ValueError(f"grads must be a dict of arrays, "
+                         f"got {type(grads).__name__}")
+    for name, value in hyper.items():
+        if name in _AT_LEAST_ZERO or name in _ABOVE_ZERO:
+            _check_positive(name, value, allow_zero=name in _AT_LEAST_ZERO)
+        elif name == "beta" and not 0 <= value < 1:
+            raise ValueError(f"beta must be in [0, 1), got {value!r}")
+        elif name == "betas" and not all(0 <= b < 1 for b in value):
+            raise ValueError(f"betas must both be in [0, 1), got {value!r}")
+        elif name == "step_size" and (isinstance(value, bool) or not isinstance(
+                value, (int, np.integer)) or value < 1):
+            raise ValueError(f"step_size must be a positive integer, "
+                             f"got {value!r}")
+
 
 def _check_pair(params, grads):
     if not isinstance(params, dict) or not isinstance(grads, dict):
@@ -64,131 +195,3 @@ def _check_positive(name, value, allow_zero=False):
     if not np.isfinite(value) or not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
-
-
-def _check_grads(grads):
-    if not isinstance(grads, dict):
-        raise ValueError(f"grads must be a dict of arrays, got {type(grads).__name__}")
-
-
-# --------------------------------------------------------------------------
-# optimisers
-# --------------------------------------------------------------------------
-
-def sgd(params, grads, lr, state=None):
-    """Plain gradient descent: p <- p - lr g.
-
-    Stateless; returns ``(new_params, {})`` so that it has the shape of the
-    other optimisers (``state`` is accepted and ignored for the same reason).
-    """
-    _check_pair(params, grads)
-    _check_positive("lr", lr, allow_zero=True)
-    new_params = {k: params[k] - lr * grads[k] for k in params}
-    return new_params, {}
-
-
-def momentum_init_state(params):
-    """Velocity buffers v = 0, one per parameter: {"v": {key: zeros_like(p)}}."""
-    return {"v": {k: np.zeros_like(p) for k, p in params.items()}}
-
-
-def momentum(params, grads, state, lr, beta=0.9):
-    """SGD with momentum, PyTorch's convention: v <- beta v + g; p <- p - lr v."""
-    _check_pair(params, grads)
-    _check_positive("lr", lr, allow_zero=True)
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-    if state is None:
-        state = momentum_init_state(params)
-    v = {k: beta * state["v"][k] + grads[k] for k in params}
-    new_params = {k: params[k] - lr * v[k] for k in params}
-    return new_params, {"v": v}
-
-
-def adam_init_state(params):
-    """Adam's moments m = v = 0 and step count t = 0."""
-    return {
-        "t": 0,
-        "m": {k: np.zeros_like(p) for k, p in params.items()},
-        "v": {k: np.zeros_like(p) for k, p in params.items()},
-    }
-
-
-def adam(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-    """Adam with bias correction; returns (new_params, {"t", "m", "v"})."""
-    _check_pair(params, grads)
-    _check_positive("lr", lr, allow_zero=True)
-    b1, b2 = betas
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise ValueError(f"betas must both be in [0, 1), got {betas!r}")
-    _check_positive("eps", eps, allow_zero=True)
-    if state is None:
-        state = adam_init_state(params)
-    t = state["t"] + 1
-    m = {k: b1 * state["m"][k] + (1 - b1) * grads[k] for k in params}
-    v = {k: b2 * state["v"][k] + (1 - b2) * grads[k] ** 2 for k in params}
-    new_params = {}
-    for k in params:
-        m_hat = m[k] / (1 - b1**t)
-        v_hat = v[k] / (1 - b2**t)
-        new_params[k] = params[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return new_params, {"t": t, "m": m, "v": v}
-
-
-# --------------------------------------------------------------------------
-# learning-rate schedules (functions of the step number)
-# --------------------------------------------------------------------------
-
-def exponential_lr(lr0, decay_rate, step, decay_steps=1):
-    """lr0 * decay_rate ** (step / decay_steps).
-
-    With ``decay_steps=1`` this is ``torch.optim.lr_scheduler.ExponentialLR``
-    with ``gamma=decay_rate`` after ``step`` calls of ``scheduler.step()``.
-    """
-    _check_positive("lr0", lr0, allow_zero=True)
-    _check_positive("decay_rate", decay_rate)
-    _check_positive("decay_steps", decay_steps)
-    if step < 0:
-        raise ValueError(f"step must be >= 0, got {step!r}")
-    return lr0 * decay_rate ** (step / decay_steps)
-
-
-def step_lr(lr0, step, step_size, gamma=0.5):
-    """lr0 * gamma ** (step // step_size): multiply by gamma every step_size steps.
-
-    ``torch.optim.lr_scheduler.StepLR(step_size, gamma)`` after ``step`` calls.
-    """
-    _check_positive("lr0", lr0, allow_zero=True)
-    _check_positive("gamma", gamma)
-    if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
-        raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
-    if step < 0:
-        raise ValueError(f"step must be >= 0, got {step!r}")
-    return lr0 * gamma ** (step // step_size)
-
-
-# --------------------------------------------------------------------------
-# gradient clipping
-# --------------------------------------------------------------------------
-
-def clip_by_value(grads, clip):
-    """Clamp every gradient entry to [-clip, clip] (``clip_grad_value_``)."""
-    _check_grads(grads)
-    _check_positive("clip", clip)
-    return {k: np.clip(g, -clip, clip) for k, g in grads.items()}
-
-
-def clip_by_global_norm(grads, max_norm, eps=1e-6):
-    """Rescale all gradients together so that their joint L2 norm is <= max_norm.
-
-    total_norm = sqrt(sum_k ||g_k||^2); every g_k is multiplied by
-    min(1, max_norm / (total_norm + eps)), PyTorch's ``clip_grad_norm_``
-    (including its eps = 1e-6). The direction of the full gradient is kept.
-    Returns ``(clipped, total_norm)`` with total_norm the norm before clipping.
-    """
-    _check_grads(grads)
-    _check_positive("max_norm", max_norm)
-    total_norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
-    scale = min(1.0, max_norm / (total_norm + eps))
-    clipped = {k: (g * scale).astype(np.result_type(g), copy=False) for k, g in grads.items()}
-    return clipped, total_norm
