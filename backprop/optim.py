@@ -44,7 +44,8 @@ def sgd(params, grads, lr, state=None):
     """Plain gradient descent: p <- p - lr g.
 
     Stateless; returns ``(new_params, {})`` so that it has the shape of the
-    other optimisers (``state`` is accepted and ignored for the same reason).
+    other optimisers (``state`` is accepted and ignored, for the same
+    reason).
     """
     _checked(params, grads, lr=lr)
     new_params = {k: params[k] - lr * grads[k] for k in params}
@@ -52,12 +53,12 @@ def sgd(params, grads, lr, state=None):
 
 
 def momentum_init_state(params):
-    """Velocity buffers v = 0, one per parameter: ``{"v": {key: 0 * p}}``."""
+    """Velocity buffers v = 0, one per parameter: ``{"v": {key: 0}}``."""
     return {"v": {k: np.zeros_like(p) for k, p in params.items()}}
 
 
 def momentum(params, grads, state, lr, beta=0.9):
-    """SGD with momentum as PyTorch has it: v <- beta v + g; p <- p - lr v."""
+    """SGD with momentum, as PyTorch: v <- beta v + g; p <- p - lr v."""
     _checked(params, grads, lr=lr, beta=beta)
     if state is None:
         state = momentum_init_state(params)
@@ -99,17 +100,18 @@ def adam(params, grads, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
 def exponential_lr(lr0, decay_rate, step, decay_steps=1):
     """lr0 * decay_rate ** (step / decay_steps).
 
-    With ``decay_steps=1`` this is ``torch.optim.lr_scheduler.ExponentialLR``
+    With ``decay_steps=1`` this is torch's ``lr_scheduler.ExponentialLR``
     with ``gamma=decay_rate`` after ``step`` calls of ``scheduler.step()``.
     """
-    _checked(lr0=lr0, decay_rate=decay_rate, decay_steps=decay_steps, step=step)
+    _checked(lr0=lr0, decay_rate=decay_rate, decay_steps=decay_steps,
+             step=step)
     return lr0 * decay_rate ** (step / decay_steps)
 
 
 def step_lr(lr0, step, step_size, gamma=0.5):
-    """lr0 * gamma ** (step // step_size): times gamma every step_size steps.
+    """lr0 * gamma ** (step // step_size): times gamma every step_size.
 
-    ``torch.optim.lr_scheduler.StepLR(step_size, gamma)`` after ``step`` calls.
+    torch's ``lr_scheduler.StepLR(step_size, gamma)`` after ``step`` calls.
     """
     _checked(lr0=lr0, gamma=gamma, step_size=step_size, step=step)
     return lr0 * gamma ** (step // step_size)
@@ -120,13 +122,13 @@ def step_lr(lr0, step, step_size, gamma=0.5):
 # --------------------------------------------------------------------------
 
 def clip_by_value(grads, clip):
-    """Clamp every gradient entry to [-clip, clip] (``clip_grad_value_``)."""
+    """Clamp every gradient entry to [-clip, clip] (torch: clip_grad_value_)."""
     _checked(grads=grads, clip=clip)
     return {k: np.clip(g, -clip, clip) for k, g in grads.items()}
 
 
 def clip_by_global_norm(grads, max_norm, eps=1e-6):
-    """Rescale all gradients together so that their joint L2 norm <= max_norm.
+    """Rescale all gradients together so their joint L2 norm <= max_norm.
 
     total_norm = sqrt(sum_k ||g_k||^2); every g_k is multiplied by
     min(1, max_norm / (total_norm + eps)), PyTorch's ``clip_grad_norm_``
