@@ -122,7 +122,7 @@ def step_lr(lr0, step, step_size, gamma=0.5):
 # --------------------------------------------------------------------------
 
 def clip_by_value(grads, clip):
-    """Clamp every gradient entry to [-clip, clip] (torch: clip_grad_value_)."""
+    """Clamp each gradient entry to [-clip, clip], as clip_grad_value_."""
     _checked(grads=grads, clip=clip)
     return {k: np.clip(g, -clip, clip) for k, g in grads.items()}
 
