@@ -116,12 +116,16 @@ def numerical_gradient_array(f, x, dout, h=1e-5):
 
 
 def _rel_error_array(a, b):
-    """Elementwise |a - b| / (|a| + |b|): 0 where a == b, inf where a NaN differs."""
+    """Elementwise |a - b| / (|a| + |b|), 0 where a == b.
+
+    Non-finite entries: equal infinities give 0, anything else inf.
+    """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"rel_error: a and b must have the same shape; "
-                         f"got a of shape {a.shape} and b of shape {b.shape}")
+                         f"got a of shape {a.shape} "
+                         f"and b of shape {b.shape}")
     err = np.zeros(a.shape)
     finite = np.isfinite(a) & np.isfinite(b)
     # Non-finite entries: equal infinities agree (0), anything else is inf.

@@ -1,6 +1,8 @@
 """Tests of backprop.grade.checks: correct answers pass, typical mistakes fail with the right hint,
 the checks' expected values agree with PyTorch autograd, and run_question never raises."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -60,12 +62,20 @@ def numerical_gradient_ok(f, x, h=1e-5):
 
 
 def rel_error_ok(a, b):
+    """Chapter 5's definition: max |a - b| / (|a| + |b|), 0 where both are 0; no floor."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))
+    den = np.abs(a) + np.abs(b)
+    safe = np.where(den > 0, den, 1.0)
+    return float(np.max(np.where(den > 0, np.abs(a - b) / safe, 0.0)))
 
 
 def half_mse_backward_torch(pred, y):
     return _torch_grads(lambda p: 0.5 * torch.nn.functional.mse_loss(p, torch.tensor(y)), pred)[0]
+
+
+def softmax_ce_backward_torch(logits, y):
+    """dL/dlogits of F.cross_entropy (mean over the batch), by PyTorch autograd."""
+    return _torch_grads(lambda z: torch.nn.functional.cross_entropy(z, torch.tensor(y)), logits)[0]
 
 
 def clip_torch(grads, max_norm):
@@ -102,20 +112,23 @@ CORRECT = {
         "half_mse_backward": half_mse_backward_torch},
     "ex06_vanishing_gradients": {
         "q1_sigmoid_slope_max": 0.25, "q2_answer": "a", "q3_bound": 0.25 ** 10,
-        "clip_by_global_norm": clip_torch},
+        "clip_by_global_norm": clip_torch, "softmax_cross_entropy_backward": softmax_ce_backward_torch},
 }
 
-ALL_QUESTIONS = [(ex, q.id) for ex, qs in EXERCISES.items() for q in qs]
+# Part I's questions; Part II's exercises test theirs in tests/test_checks_exNN.py
+ALL_QUESTIONS = [(ex, q.id) for ex, qs in EXERCISES.items() if ex in CORRECT for q in qs]
 
 
 def test_registry_matches_the_contract():
-    assert sorted(EXERCISES) == ["ex01_forward_pass", "ex02_chain_rule", "ex03_backward_pass",
-                                 "ex04_training_xor", "ex05_gradient_checking", "ex06_vanishing_gradients"]
+    solutions = Path(__file__).resolve().parents[1] / "exercises" / "solutions"
+    assert sorted(EXERCISES) == sorted(p.stem for p in solutions.glob("ex*.ipynb"))
+    assert set(CORRECT) <= set(EXERCISES)
     for ex, qs in EXERCISES.items():
         assert 3 <= len(qs) <= 6, ex
         assert [q.id for q in qs] == [f"q{i + 1}" for i in range(len(qs))]
         assert all(q.points > 0 and q.answers for q in qs)
-        assert set(CORRECT[ex]) == {n for q in qs for n in q.answers}, ex
+        if ex in CORRECT:  # Part II's exercises have their own test files
+            assert set(CORRECT[ex]) == {n for q in qs for n in q.answers}, ex
 
 
 @pytest.mark.parametrize("ex,q", ALL_QUESTIONS)
@@ -324,6 +337,27 @@ def test_ex05_mistakes():
     assert any(not c.passed and "0/0" in c.name for c in res.cases)
     assert "denominator" in " ".join(c.hint for c in res.cases)
 
+    def floored(a, b):  # the CS231n variant: a floor of 1e-8 in the denominator
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))
+    res = run_with(ex, "q2", rel_error=floored)
+    assert [c.name for c in res.cases if not c.passed] == ["scalars 1e-12 vs 0"], res.text()
+    assert_fails_with(res, "no floor")
+
+    def max_den(a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        den = np.maximum(np.abs(a), np.abs(b))
+        return float(np.max(np.divide(np.abs(a - b), den, out=np.zeros_like(den), where=den > 0)))
+    assert_fails_with(run_with(ex, "q2", rel_error=max_den), "max(|a|, |b|)")
+
+    def warns(a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        with np.errstate(invalid="warn"):
+            err = np.abs(a - b) / (np.abs(a) + np.abs(b))
+        return float(np.max(np.nan_to_num(err)))
+    res = run_with(ex, "q2", rel_error=warns)
+    assert res.status == "failed" and "warning" in res.text(), res.text()
+
     from backprop.grade.checks.ex05_gradient_checking import buggy_half_mse_backward
     assert_fails_with(run_with(ex, "q3", half_mse_backward=buggy_half_mse_backward), "still the buggy")
     assert_fails_with(run_with(ex, "q3", half_mse_backward=lambda p, y: -(p - y) / p.size), "sign")
@@ -360,6 +394,52 @@ def test_ex06_mistakes_and_torch():
         norm = float(np.sqrt(sum(np.sum(g * g) for g in grads)))
         return [g * (max_norm / norm if norm else 1.0) for g in grads], norm
     assert_fails_with(run_with(ex, "q4", clip_by_global_norm=scale_up), "only scale down")
+
+
+def test_ex06_q5_softmax_cross_entropy_backward():
+    ex = "ex06_vanishing_gradients"
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def onehot(y, c):
+        return np.eye(c)[y]
+
+    def correct(z, y):
+        return (softmax(z) - onehot(y, z.shape[1])) / len(y)
+
+    res = run_with(ex, "q5", softmax_cross_entropy_backward=correct)
+    assert res.status == "passed" and res.points == 3, res.text()
+    assert_fails_with(run_with(ex, "q5", softmax_cross_entropy_backward=lambda z, y: correct(z, y) * len(y)),
+                      "divide by N")
+    assert_fails_with(run_with(ex, "q5", softmax_cross_entropy_backward=lambda z, y: softmax(z) / len(y)),
+                      "subtract the one-hot")
+    assert_fails_with(run_with(ex, "q5", softmax_cross_entropy_backward=lambda z, y: -correct(z, y)),
+                      "sign is flipped")
+    assert_fails_with(run_with(ex, "q5", softmax_cross_entropy_backward=lambda z, y: correct(z, y).T),
+                      "transpose")
+
+    def naive(z, y):  # no shift by the row maximum: exp overflows for logits near 1000
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True) - onehot(y, z.shape[1])) / len(y)
+    res = run_with(ex, "q5", softmax_cross_entropy_backward=naive)
+    assert [c.name for c in res.cases if not c.passed] == ["large logits (3, 4), up to 1000"], res.text()
+    assert_fails_with(res, "maximum")
+
+    def stub(z, y):
+        raise NotImplementedError()
+    assert run_with(ex, "q5", softmax_cross_entropy_backward=stub).status == "not_attempted"
+    assert run_with(ex, "q5", softmax_cross_entropy_backward=None).status == "not_attempted"
+
+
+def test_ex06_q5_reference_matches_torch_and_the_package():
+    from backprop.grade.checks.ex06_vanishing_gradients import _q5_cases, reference_softmax_ce_backward
+    from backprop.losses import softmax_cross_entropy
+    for _, logits, y in _q5_cases():
+        exp = reference_softmax_ce_backward(logits, y)
+        np.testing.assert_allclose(exp, softmax_ce_backward_torch(logits, y), rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(exp, softmax_cross_entropy(logits, y)[1], rtol=1e-10, atol=1e-15)
 
 
 # ---------------------------------------------------------------- core and display

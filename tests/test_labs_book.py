@@ -36,6 +36,24 @@ def test_glue_text_glues_numpy_scalars_as_python_numbers(monkeypatch, capsys):
     assert capsys.readouterr().out == "x: 0.25\nn: 7\n"
 
 
+def test_glue_text_glues_only_the_digits_it_prints(monkeypatch, capsys):
+    import myst_nb
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    value = 0.1 + 0.2                      # 0.30000000000000004
+    book.glue_text("a", value, ".3f")
+    book.glue_text("b", 2.5e-16 * 3, ".1e")
+    book.glue_text("c", 1084.4, ",.0f")
+    book.glue_text("d", 0.4937, ".1%")
+    book.glue_text("e", 12, "d")
+    book.glue_text("s", "text", "s")
+    assert glued == {"a": 0.3, "b": 7.5e-16, "c": 1084.0, "d": 0.494, "e": 12, "s": "text"}
+    # formatting the glued value again, as the prose does, prints the same text
+    from myst_nb.core.variables import format_plain_text
+    assert format_plain_text(repr(glued["c"]), ",.0f") == "1,084"
+    assert format_plain_text(repr(glued["d"]), ".1%") == "49.4%"
+
+
 def test_glue_text_prints_the_value_as_the_prose_formats_it(capsys):
     book.glue_text("k", np.float64(0.000123456), ".2e", label="error")
     assert capsys.readouterr().out == "error: 1.23e-04\n"

@@ -48,8 +48,21 @@ def glue_text(name: str, value, fmt: str = "", label: str | None = None) -> None
         value = value.item()
     if not isinstance(value, (int, float, str)):
         raise TypeError(f"glue_text expects a number or a string; got {type(value).__name__}")
-    glue(name, value, display=False)
-    print(f"{label or name}: {format(value, fmt)}")
+    text = format(value, fmt)
+    glue(name, _as_displayed(value, text, fmt), display=False)
+    print(f"{label or name}: {text}")
+
+
+def _as_displayed(value, text, fmt):
+    """The number as ``text`` shows it, so the glued value (which nbval
+    compares too) holds only the digits the page prints, not the last bits
+    that vary with the CPU. Strings and unformatted values are kept."""
+    if isinstance(value, str) or not fmt or fmt[-1] not in "eEfFgG%d":
+        return value
+    digits = text.replace(",", "").replace("_", "").strip()
+    if fmt.endswith("%"):
+        return float(digits.rstrip("%")) / 100
+    return int(digits) if fmt.endswith("d") else float(digits)
 
 
 def agreement(err: float, tol: float = 1e-12) -> str:
