@@ -53,7 +53,8 @@ def forward_trace(x, params):
     a1, c2 = sigmoid_forward(z1)                            # (N, H)
     z2, c3 = dense_forward(a1, params["W2"], params["b2"])  # (N, M)
     a2, c4 = sigmoid_forward(z2)                            # (N, M)
-    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "caches": (c1, c2, c3, c4)}
+    caches = (c1, c2, c3, c4)
+    return {"z1": z1, "a1": a1, "z2": z2, "a2": a2, "caches": caches}
 
 
 def shifted(params, name, index, delta):
@@ -76,7 +77,7 @@ def input_grid(lim=(-0.5, 1.5), resolution=81):
 
 
 def plot_surfaces(params, X=None, y=None, lim=(-0.5, 1.5), resolution=81,
-                  title="Activations of a random two-layer network over the input plane",
+                  title="A random two-layer network over the input plane",
                   figsize=None):
     """One panel per hidden unit ``a1[:, j]`` and one for the output ``a2``.
 
@@ -88,27 +89,29 @@ def plot_surfaces(params, X=None, y=None, lim=(-0.5, 1.5), resolution=81,
     _check_params(params)
     D, H = params["W1"].shape
     if D != 2 or params["W2"].shape[1] != 1:
-        raise ValueError(f"plot_surfaces needs D = 2 and M = 1, got W1 {params['W1'].shape} "
-                         f"and W2 {params['W2'].shape}")
+        raise ValueError("plot_surfaces needs D = 2 and M = 1, got W1 "
+                         f"{params['W1'].shape} and W2 {params['W2'].shape}")
     xx, yy, grid = input_grid(lim, resolution)
     trace = forward_trace(grid, params)
-    panels = [(trace["a1"][:, j], f"hidden unit {j + 1}: $a_1[:, {j}]$") for j in range(H)]
-    panels.append((trace["a2"][:, 0], "output: $a_2$"))
+    panels = [(trace["a1"][:, j], f"hidden unit {j + 1}\n$a_1[:, {j}]$")
+              for j in range(H)]
+    panels.append((trace["a2"][:, 0], "output\n$a_2$"))
     fig, axes = plt.subplots(1, H + 1, figsize=figsize or (2.6 * (H + 1), 3.8),
                              sharey=True, constrained_layout=True)
     for ax, (values, name) in zip(axes, panels):
         im = ax.pcolormesh(xx, yy, values.reshape(xx.shape), vmin=0, vmax=1,
                            cmap="RdBu_r", shading="auto")
-        ax.contour(xx, yy, values.reshape(xx.shape), levels=[0.5], colors="k", linewidths=1)
+        ax.contour(xx, yy, values.reshape(xx.shape), levels=[0.5], colors="k",
+                   linewidths=1)
         if X is not None:
             scatter_targets(ax, X, np.zeros(len(X)) if y is None else y, s=45)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=10)
         ax.set_xlabel("$x_1$")
         ax.set_aspect("equal")
     axes[0].set_ylabel("$x_2$")
     if X is not None and y is not None:
         handles, labels = axes[-1].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8,
+        fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=10,
                    frameon=False)
     fig.colorbar(im, ax=axes, shrink=0.8, label="activation (0 to 1)")
     fig.suptitle(title)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "Node", "OpCount", "var", "const", "add", "mul", "sub", "neg", "exp", "log",
-    "sin", "tanh", "sigmoid", "square", "topological_order", "evaluate_count",
+    "Node", "OpCount", "var", "const", "add", "mul", "maximum", "sub", "neg", "exp",
+    "log", "sin", "tanh", "sigmoid", "square", "topological_order", "evaluate_count",
     "reverse_mode", "forward_mode", "logistic_loss_graph", "measure_op_counts",
 ]
 
@@ -102,8 +102,22 @@ def sub(a, b, label=None):
 
 def mul(a, b, label=None):
     a, b = _as_node(a), _as_node(b)
-    # d(ab)/da = b and d(ab)/db = a, read at sweep time from the cached values.
-    return Node(a.value * b.value, (a, b), (lambda: b.value, lambda: a.value), "*", label)
+    # d(ab)/da = b and d(ab)/db = a: each input's partial is the other
+    # input, read at sweep time from the values the forward pass kept.
+    partials = (lambda: b.value, lambda: a.value)
+    return Node(a.value * b.value, (a, b), partials, "*", label)
+
+
+def maximum(a, b, label=None):
+    a, b = _as_node(a), _as_node(b)
+    # The larger input has partial 1, the smaller 0: the gradient is routed.
+    if a.value == b.value:  # no derivative at a tie: split, as torch.maximum
+        d_a = d_b = 0.5
+    else:
+        d_a = 1.0 if a.value > b.value else 0.0
+        d_b = 1.0 - d_a
+    partials = (lambda: d_a, lambda: d_b)
+    return Node(max(a.value, b.value), (a, b), partials, "max", label)
 
 
 def neg(a, label=None):
@@ -210,7 +224,7 @@ def reverse_mode(output, inputs=None):
         for parent, partial in zip(node.parents, node.partials):
             local = partial()
             count.partials += 1
-            parent.grad += local * node.grad  # the chain rule, and fan-out sums
+            parent.grad += local * node.grad  # chain rule; fan-out sums
             count.muls += 1
             count.adds += 1
     return [x.grad for x in inputs], count
@@ -220,8 +234,8 @@ def forward_mode(output, inputs=None):
     """Forward-mode (tangent) sweeps: one per input.
 
     For input ``x_i`` every node's tangent d(node)/d(x_i) is pushed from the
-    leaves to the output. Returns ``(grads, count)`` with the same meaning as
-    :func:`reverse_mode`. Does not touch ``node.grad``.
+    leaves to the output. Returns ``(grads, count)`` with the same meaning
+    as :func:`reverse_mode`. Does not touch ``node.grad``.
     """
     order = topological_order(output)
     if inputs is None:
@@ -258,13 +272,15 @@ def logistic_loss_graph(w, x, y):
     w = [float(v) for v in w]
     x = [float(v) for v in x]
     if len(w) != len(x) or not w:
-        raise ValueError(f"expected w and x of the same length n >= 1, got {len(w)} and {len(x)}")
+        raise ValueError("expected w and x of the same length n >= 1, "
+                         f"got {len(w)} and {len(x)}")
     if y not in (1, -1):
         raise ValueError(f"expected y in {{+1, -1}}, got {y!r}")
     ws = [var(v, f"w{i + 1}") for i, v in enumerate(w)]
     s = mul(ws[0], x[0], label="w1 x1")
     for i in range(1, len(ws)):
-        s = add(s, mul(ws[i], x[i], label=f"w{i + 1} x{i + 1}"), label="s" if i == len(ws) - 1 else "+")
+        term = mul(ws[i], x[i], label=f"w{i + 1} x{i + 1}")
+        s = add(s, term, label="s" if i == len(ws) - 1 else "+")
     m = mul(s, -float(y), label="-y s")
     e = exp(m, label="exp")
     loss = log(add(e, 1.0, label="1 + exp"), label="L")
