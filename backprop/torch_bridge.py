@@ -27,12 +27,13 @@ def _to_tensor(a, like):
 
 
 def pair_function(forward, backward):
-    """Return ``apply(*tensors) -> tensor`` running ``forward``/``backward``.
+    """``apply(*tensors) -> tensor`` running ``forward`` and ``backward``.
 
-    ``forward(*arrays) -> (out, cache)``; ``backward(dout, cache)`` returns one
-    gradient per argument of ``forward`` (a tuple, or a bare array when there
-    is one argument). Autograd calls ``backward`` with ``dout`` of the shape of
-    ``out``; the gradients it returns must have the shapes of the inputs.
+    ``forward(*arrays) -> (out, cache)``; ``backward(dout, cache)`` returns
+    one gradient per argument of ``forward`` (a tuple, or a bare array when
+    there is one argument). Autograd calls ``backward`` with ``dout`` of the
+    shape of ``out``; the gradients it returns must have the shapes of the
+    inputs.
     """
     import torch
 
@@ -43,12 +44,15 @@ def pair_function(forward, backward):
             # plain array) is passed to the NumPy forward as it is.
             is_tensor = [torch.is_tensor(t) for t in inputs]
             if not any(is_tensor):
-                raise ValueError("pair_function: expected at least one tensor input, got none")
-            arrays = [_to_numpy(t) if it else t for t, it in zip(inputs, is_tensor)]
+                raise ValueError("pair_function: expected at least one "
+                                 "tensor input, got none")
+            arrays = [_to_numpy(t) if it else t
+                      for t, it in zip(inputs, is_tensor)]
             out, cache = forward(*arrays)
             ctx.cache = cache
             ctx.is_tensor = is_tensor
-            ctx.input_shapes = [tuple(t.shape) if it else None for t, it in zip(inputs, is_tensor)]
+            ctx.input_shapes = [tuple(t.shape) if it else None
+                                for t, it in zip(inputs, is_tensor)]
             like = inputs[is_tensor.index(True)]
             return _to_tensor(out, like)
 
@@ -66,7 +70,7 @@ def pair_function(forward, backward):
             result = []
             for g, shape, it in zip(grads, ctx.input_shapes, ctx.is_tensor):
                 if not it or g is None:
-                    result.append(None)  # no gradient for a non-tensor input
+                    result.append(None)  # no gradient: not a tensor input
                     continue
                 g = np.asarray(g)
                 if g.shape != shape:
@@ -77,7 +81,8 @@ def pair_function(forward, backward):
                 result.append(_to_tensor(g, grad_out))
             return tuple(result)
 
-    PairFunction.__name__ = f"Pair[{getattr(forward, '__name__', 'forward')}]"
+    name = getattr(forward, "__name__", "forward")
+    PairFunction.__name__ = f"Pair[{name}]"
     return PairFunction.apply
 
 

@@ -101,6 +101,23 @@ def test_dW_norms_differ_from_delta_norms_and_are_deterministic():
         dl.norm_ratio([1.0])
 
 
+def test_experiment_network_is_the_measured_network():
+    X, y, params = dl.experiment_network(5, 16, "he", n=32, n_classes=4, seed=3)
+    assert X.shape == (32, 16) and y.shape == (32,) and set(np.unique(y)) <= set(range(4))
+    assert [W.shape for W, _ in params] == [(16, 16)] * 4 + [(16, 4)]
+    X2, y2, params2 = dl.experiment_network(5, 16, "he", n=32, n_classes=4, seed=3)
+    assert np.array_equal(X, X2) and all(np.array_equal(W, W2) for (W, _), (W2, _) in zip(params, params2))
+    # layer_gradient_norms measures exactly this network: recompute ||dW_l|| from it
+    out, caches, _ = dl.mlp_forward(X, params, "tanh")
+    grads, _ = dl.mlp_backward(dl.softmax_cross_entropy(out, y)[1], caches, "tanh")
+    expected = [np.linalg.norm(dW) for dW, _ in grads]
+    got = dl.layer_gradient_norms(5, 16, "tanh", "he", n=32, n_classes=4, seed=3)
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(dl.experiment_network(5, 16, "he", seed=4)[0][:32], X)
+    with pytest.raises(ValueError, match="depth"):
+        dl.experiment_network(1)
+
+
 def test_dead_units_and_training():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((50, 4))

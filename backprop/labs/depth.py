@@ -23,6 +23,7 @@ __all__ = [
     "make_mlp",
     "mlp_forward",
     "mlp_backward",
+    "experiment_network",
     "layer_gradient_norms",
     "norm_ratio",
     "dead_unit_fraction",
@@ -110,26 +111,43 @@ def mlp_backward(dout, caches, activation):
     return grads[::-1], deltas[::-1]
 
 
-def layer_gradient_norms(depth=20, width=64, activation="tanh", init_name="xavier",
-                         gain=1.0, std=0.01, n=128, n_classes=10, seed=0, quantity="dW"):
-    """||dW_l|| (Frobenius) for l = 1..depth of one backward pass.
+def experiment_network(depth=20, width=64, init_name="xavier", gain=1.0,
+                       std=0.01, n=128, n_classes=10, seed=0):
+    """``(X, y, params)``: the data and weights of :func:`layer_gradient_norms`.
 
-    ``quantity="delta"`` gives ||delta_l|| = ||dL/dz_l|| instead: the backward
-    signal alone, without the forward activations that dW_l = a_{l-1}^T delta_l
-    multiplies it by.
-
-    Input X (n, width) ~ N(0, 1), labels uniform over ``n_classes``; the MLP
-    has ``depth`` dense layers: width -> width (depth - 1 times) -> n_classes.
-    Returns a float64 array of shape (depth,), layer 1 (input side) first.
+    X (n, width) ~ N(0, 1), y (n,) uniform over ``n_classes``, and
+    ``params = make_mlp([width] * depth + [n_classes], ...)``, all drawn from
+    one generator seeded with ``seed``, so a chapter can check exactly the
+    network that was measured.
     """
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 2:
         raise ValueError(f"depth must be an integer >= 2, got {depth!r}")
-    if quantity not in ("dW", "delta"):
-        raise ValueError(f"quantity must be 'dW' or 'delta', got {quantity!r}")
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, width))                      # (N, D), D = H
     y = rng.integers(0, n_classes, size=n)                   # (N,)
     params = make_mlp([width] * depth + [n_classes], init_name, rng, gain, std)
+    return X, y, params
+
+
+def layer_gradient_norms(depth=20, width=64, activation="tanh",
+                         init_name="xavier", gain=1.0, std=0.01, n=128,
+                         n_classes=10, seed=0, quantity="dW"):
+    """||dW_l|| (Frobenius) for l = 1..depth of one backward pass.
+
+    ``quantity="delta"`` gives ||delta_l|| = ||dL/dz_l|| instead: the
+    backward signal alone, without the forward activations that
+    dW_l = a_{l-1}^T delta_l multiplies it by.
+
+    Input X (n, width) ~ N(0, 1), labels uniform over ``n_classes``; the
+    MLP has ``depth`` dense layers, width -> width (depth - 1 times) ->
+    n_classes. Returns a float64 array of shape (depth,), layer 1 (input
+    side) first.
+    """
+    if quantity not in ("dW", "delta"):
+        raise ValueError(f"quantity must be 'dW' or 'delta', "
+                         f"got {quantity!r}")
+    X, y, params = experiment_network(depth, width, init_name, gain, std, n,
+                                      n_classes, seed)
     out, caches, _ = mlp_forward(X, params, activation)
     _, dout = softmax_cross_entropy(out, y)
     grads, deltas = mlp_backward(dout, caches, activation)
@@ -209,27 +227,27 @@ def plot_activations(x=None):
     import matplotlib.pyplot as plt
 
     x = np.linspace(-5, 5, 401) if x is None else np.asarray(x, dtype=np.float64)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.2, 3.4))
     for name, (fwd, bwd) in ACTIVATIONS.items():
         out, cache = fwd(x)
         (line,) = ax0.plot(x, out, label=name)
         ax1.plot(x, bwd(np.ones_like(x), cache), label=f"{name}'", color=line.get_color())
     ax1.axhline(0.25, color="0.5", ls=":", lw=1)
-    ax1.annotate("1/4", (x[0], 0.25), textcoords="offset points", xytext=(2, 3), fontsize=8)
+    ax1.annotate("1/4", (x[0], 0.25), textcoords="offset points", xytext=(2, 3), fontsize=9)
     ax0.set_title("Activations")
     ax1.set_title("Their derivatives")
-    for ax, ylab in ((ax0, "a = f(z)"), (ax1, "f'(z)")):
+    for ax, ylab in ((ax0, "a = φ(z)"), (ax1, "φ'(z)")):
         ax.set_xlabel("pre-activation z")
         ax.set_ylabel(ylab)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     ax0.set_ylim(-1.2, 2.2)
     fig.tight_layout()
     return fig
 
 
 def plot_layer_norms(results, title="Gradient norm per layer", ax=None,
-                     ylabel="||dL/dW_l|| (log scale)", legend=True):
+                     ylabel="||dL/dW_ℓ|| (log scale)", legend=True):
     """Log-scale plot of a norm against layer l, one line per entry of ``results``.
 
     ``results`` maps a label to a norms array (layer 1 first); ``ylabel``
@@ -248,12 +266,12 @@ def plot_layer_norms(results, title="Gradient norm per layer", ax=None,
         norms = np.maximum(np.asarray(norms, dtype=np.float64), floor)
         ax.semilogy(np.arange(1, norms.size + 1), norms, marker="o", ms=3, label=label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("layer l (1 = next to the input)")
+    ax.set_xlabel("layer ℓ (1 = next to the input)")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     if legend:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     return fig
 
 
@@ -282,7 +300,7 @@ def plot_clipping_2d(g=(3.0, 0.6), clip=1.0):
     ax.set_ylabel("gradient component 2")
     ax.set_title(f"Clipping a 2-D gradient at {clip:g}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig
 

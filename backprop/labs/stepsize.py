@@ -31,12 +31,13 @@ def _check(method, dtype):
 
 
 def difference_quotient(f, x, h, method="central", dtype=np.float64):
-    """Finite-difference estimate of f'(x), with every operation in ``dtype``.
+    """Finite-difference estimate of f'(x), every operation in ``dtype``.
 
-    ``central``: (f(x + h) - f(x - h)) / (2 h); ``forward``: (f(x + h) - f(x)) / h.
-    ``x`` is a scalar or an array of points; ``f`` is elementwise and keeps the
-    dtype (NumPy ufuncs and the package's activations do). Returns a float for
-    a scalar ``x``, else a float64 array of the shape of ``x``.
+    ``central``: (f(x + h) - f(x - h)) / (2 h);
+    ``forward``: (f(x + h) - f(x)) / h.
+    ``x`` is a scalar or an array of points; ``f`` is elementwise and keeps
+    the dtype (NumPy ufuncs and the package's activations do). Returns a
+    float for a scalar ``x``, else a float64 array of the shape of ``x``.
     """
     _check(method, dtype)
     t = np.dtype(dtype).type
@@ -48,7 +49,8 @@ def difference_quotient(f, x, h, method="central", dtype=np.float64):
     def at(v):
         out = np.asarray(f(v))
         if out.dtype != np.dtype(dtype):
-            raise ValueError(f"f must keep the dtype {np.dtype(dtype)}, returned {out.dtype}")
+            raise ValueError(f"f must keep the dtype {np.dtype(dtype)}, "
+                             f"returned {out.dtype}")
         return out
 
     # x + h is rounded to dtype: that rounding is part of the experiment.
@@ -147,6 +149,7 @@ def plot_step_size(hs, curves, models=None, title="Error of a difference quotien
     ax.set_ylabel("absolute error of the derivative estimate")
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+              frameon=False)
     fig.tight_layout()
     return fig

@@ -58,10 +58,36 @@ def check_q1(ans):
 
 
 def reference_rel_error(a, b):
-    """max over elements of |a - b| / max(|a| + |b|, 1e-8); 0 for two zeros."""
+    """Chapter 5's rel_error (finite inputs): max of |a - b| / (|a| + |b|), 0 where both are 0.
+
+    Written out here rather than calling ``backprop.gradcheck.rel_error``: the
+    grader spies on that function (the answer must not call it), so the check
+    must not call it either.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    den = np.abs(a) + np.abs(b)
+    err = np.divide(np.abs(a - b), den, out=np.zeros_like(den), where=den > 0)
+    return float(err.max()) if err.size else 0.0
+
+
+def _floored_rel_error(a, b):
+    """The CS231n variant with a floor of 1e-8 in the denominator (a common mistake here)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)))
+
+
+def _max_denominator_rel_error(a, b):
+    """|a - b| / max(|a|, |b|): another common denominator, not chapter 5's."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    den = np.maximum(np.abs(a), np.abs(b))
+    return float(np.max(np.divide(np.abs(a - b), den, out=np.zeros_like(den), where=den > 0)))
+
+
+ZERO_HINT = ("0/0 gives NaN: where a and b are both 0 the denominator |a| + |b| is 0; "
+             "define the error there as 0 (agreement)")
 
 
 def check_q2(ans):
@@ -74,6 +100,7 @@ def check_q2(ans):
         ("close arrays (3, 4)", a, b),
         ("[1, 2] vs [1.1, 2]", np.array([1.0, 2.0]), np.array([1.1, 2.0])),
         ("both zero (0/0)", np.zeros(3), np.zeros(3)),
+        ("[0, 1] vs [0, 1.1] (one 0/0 entry)", np.array([0.0, 1.0]), np.array([0.0, 1.1])),
         ("scalars 1e-12 vs 0", np.array(1e-12), np.array(0.0)),
     ]
     out = []
@@ -85,19 +112,24 @@ def check_q2(ans):
             except LearnerError as exc:
                 if isinstance(exc.exc, (ZeroDivisionError, FloatingPointError, RuntimeWarning)):
                     out.append(Case(name, False, f"rel_error raised {type(exc.exc).__name__}",
-                                    "guard the denominator: max(|a| + |b|, 1e-8)"))
+                                    ZERO_HINT))
                     continue
                 raise
         exp = reference_rel_error(x, y)
         warned = [w for w in caught if issubclass(w.category, RuntimeWarning)]
         case = compare_scalar(name, "rel_error", got, exp, rtol=1e-6, atol=1e-12, mistakes=(
+            (_floored_rel_error(x, y), "no floor in the denominator: chapter 5's rel_error is "
+                                       "|a - b| / (|a| + |b|), so 1e-12 against 0 gives 1 "
+                                       "(completely different), not 1e-4"),
             (2 * exp, "the denominator is |a| + |b|, not their mean"),
+            (_max_denominator_rel_error(x, y), "the denominator is |a| + |b|, not max(|a|, |b|)"),
         ))
         if not case.passed and _numeric(got) and np.isnan(np.asarray(got, dtype=float)).any():
-            case.hint = "0/0 gives NaN: guard the denominator with max(|a| + |b|, 1e-8)"
+            case.hint = ZERO_HINT
         if case.passed and warned:
             case = Case(name, False, f"rel_error printed a warning: {warned[0].message}",
-                        "guard the denominator so correct inputs give no warning")
+                        "divide only where |a| + |b| > 0 (np.divide with where=...), so correct "
+                        "inputs give no warning")
         out.append(case)
     return out
 
@@ -141,7 +173,7 @@ def check_q3(ans):
 QUESTIONS = (
     Question("q1", "numerical gradient (central differences)", 3, ("numerical_gradient",), check_q1,
              forbidden=("backprop.gradcheck.numerical_gradient", "backprop.gradcheck.numerical_gradient_array")),
-    Question("q2", "relative error, 0/0 safe", 2, ("rel_error",), check_q2,
+    Question("q2", "relative error, 0/0 as agreement", 2, ("rel_error",), check_q2,
              forbidden=("backprop.gradcheck.rel_error",)),
     Question("q3", "find and fix the bug", 3, ("half_mse_backward",), check_q3),
 )

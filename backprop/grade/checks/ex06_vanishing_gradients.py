@@ -1,10 +1,12 @@
-"""Checks for ex06_vanishing_gradients: the sigmoid's slope, which network vanishes, clipping."""
+"""Checks for ex06_vanishing_gradients: the sigmoid's slope, which network vanishes, clipping,
+and the softmax cross-entropy backward."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from backprop.grade.checks.compare import compare_array, compare_choice, compare_scalar
+from backprop.grade.checks.compare import (compare_array, compare_choice, compare_scalar,
+                                            to_float_array)
 from backprop.grade.checks.core import Case, Question, call, register
 
 EXERCISE = "ex06_vanishing_gradients"
@@ -87,12 +89,78 @@ def check_q4(ans):
     return out
 
 
+def reference_softmax_ce_backward(logits, y):
+    """dL/dlogits = (softmax(logits) - onehot(y)) / N for L = mean_n -log softmax(logits)[n, y_n].
+
+    Written out here (shifted by the row maximum, so it never overflows) rather than calling
+    ``backprop.losses.softmax_cross_entropy``: the grader spies on that function, so the
+    check must not call it either.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)                 # (N, C), every entry <= 0
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(len(y)), y] = 1.0
+    return (p - onehot) / len(y)
+
+
+def _q5_cases():
+    rng = np.random.default_rng(650)
+    return [
+        ("one example (1, 3)", np.array([[2.0, 1.0, 0.0]]), np.array([0])),
+        ("chapter 6's example (2, 3)", np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 0.0]]),
+         np.array([0, 2])),
+        ("random logits (5, 4)", rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)),
+        ("square (3, 3)", rng.standard_normal((3, 3)), np.array([2, 0, 1])),
+        ("large logits (3, 4), up to 1000", 1000 + 5 * rng.standard_normal((3, 4)),
+         np.array([1, 3, 0])),
+    ]
+
+
+def check_q5(ans):
+    fn = ans["softmax_cross_entropy_backward"]
+    out = []
+    for name, logits, y in _q5_cases():
+        inputs = (logits.copy(), y.copy())
+        with np.errstate(all="ignore"):
+            got = call("softmax_cross_entropy_backward", fn, *inputs)
+        if not (np.array_equal(inputs[0], logits) and np.array_equal(inputs[1], y)):
+            out.append(Case(name, False, "softmax_cross_entropy_backward changed its inputs",
+                            "work on a copy: z = logits - logits.max(axis=1, keepdims=True)"))
+            continue
+        n = len(y)
+        exp = reference_softmax_ce_backward(logits, y)
+        onehot = np.zeros_like(exp)
+        onehot[np.arange(n), y] = 1.0
+        p = exp * n + onehot
+        case = compare_array(name, "dlogits", got, exp, rtol=1e-6, atol=1e-10, mistakes=(
+            (exp * n, "divide by N: the loss is the mean over the batch, so "
+                      "dL/dz = (p - Y) / N"),
+            (p / n, "subtract the one-hot targets: dL/dz = (p - Y) / N, not p / N"),
+            (p, "subtract the one-hot targets and divide by N: dL/dz = (p - Y) / N"),
+            (-exp, "the sign is flipped: dL/dz = (p - Y) / N, not (Y - p) / N"),
+            (-exp * n, "the sign is flipped and the 1/N is missing: dL/dz = (p - Y) / N"),
+            (exp.T, "your dlogits is the transpose of the expected one: it has the shape "
+                    "of logits, (N, C)"),
+        ))
+        arr = to_float_array(got)
+        if not case.passed and arr is not None and not np.isfinite(arr).all():
+            case.hint = ("exp overflows for large logits: subtract each row's maximum before "
+                         "exp (softmax does not change, and every exponent is then <= 0)")
+        out.append(case)
+    return out
+
+
 QUESTIONS = (
     Question("q1", "the sigmoid's largest slope", 1, ("q1_sigmoid_slope_max",), check_q1),
     Question("q2", "which network's gradients vanish", 2, ("q2_answer",), check_q2),
     Question("q3", "a bound after ten sigmoid layers", 1, ("q3_bound",), check_q3),
     Question("q4", "clipping by the global norm", 3, ("clip_by_global_norm",), check_q4,
              forbidden=("backprop.optim.clip_by_global_norm",)),
+    Question("q5", "the softmax cross-entropy backward", 3,
+             ("softmax_cross_entropy_backward",), check_q5,
+             forbidden=("backprop.losses.softmax_cross_entropy",)),
 )
 
 register(EXERCISE, QUESTIONS)
