@@ -121,3 +121,77 @@ def test_timing_with_a_column_subset_scales_the_loop_time():
     assert r["loop_columns"] == 3 and r["max_abs_diff"] < 1e-12
     with pytest.raises(ValueError, match="loop_columns"):
         gb.time_loop_vs_matmul(N=2, D=2, H=4, loop_columns=5)
+
+
+def _random_network(sizes, N, seed):
+    rng = np.random.default_rng(seed)
+    params = {}
+    for k, (D, M) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{k}"] = rng.standard_normal((D, M))
+        params[f"b{k}"] = rng.standard_normal(M)
+    return rng.standard_normal((N, sizes[0])), rng.random((N, sizes[-1])), params
+
+
+@pytest.mark.parametrize("sizes", [(3, 4, 2), (5, 6, 4, 3)])
+def test_network_backward_matches_torch_autograd(sizes):
+    x, y, params = _random_network(sizes, N=7, seed=len(sizes))
+    loss, da, caches = gb.network_forward(x, y, params)
+    grads = gb.network_backward(da, caches, input_grad=True)
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    tx = torch.tensor(x, requires_grad=True)
+    a = tx
+    for k in range(1, len(sizes)):
+        a = torch.sigmoid(a @ tp[f"W{k}"] + tp[f"b{k}"])
+    ref = torch.nn.functional.mse_loss(a, torch.tensor(y))
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    for k, t in tp.items():
+        np.testing.assert_allclose(grads[k], t.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(grads["x"], tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    # by default the data's gradient is skipped, the parameters' are unchanged
+    plain = gb.network_backward(da, caches)
+    assert "x" not in plain and plain.keys() == params.keys()
+    for k in params:
+        np.testing.assert_array_equal(plain[k], grads[k])
+
+
+def test_network_forward_rejects_misnamed_params():
+    x, y, params = _random_network((3, 4, 2), N=2, seed=0)
+    with pytest.raises(ValueError, match="W1, b1"):
+        gb.network_forward(x, y, {**params, "W3": params["W2"]})
+    with pytest.raises(ValueError, match="W1, b1"):
+        gb.network_forward(x, y, {"W": params["W1"], "b": params["b1"]})
+
+
+def test_count_multiply_adds_by_hand():
+    # 784-128-10 at N = 256: forward N(784*128 + 128*10); backward dW the same,
+    # plus dx of the second layer only, unless the first layer's dx is asked for
+    fwd = 256 * (784 * 128 + 128 * 10)
+    c = gb.count_multiply_adds((784, 128, 10), N=256)
+    assert c["forward"] == fwd
+    assert c["backward"] == fwd + 256 * 128 * 10
+    full = gb.count_multiply_adds((784, 128, 10), N=256, first_dx=True)
+    assert full["backward"] == 2 * fwd
+    assert [r["dx"] for r in c["layers"]] == [0, 256 * 128 * 10]
+    # any depth: backward / forward lies in [1, 2]
+    deep = gb.count_multiply_adds((10, 20, 30, 5), N=3)
+    assert deep["forward"] <= deep["backward"] <= 2 * deep["forward"]
+    with pytest.raises(ValueError, match="sizes"):
+        gb.count_multiply_adds((784,), N=256)
+
+
+def test_time_passes_reports_every_call_in_order():
+    r = gb.time_passes((20, 8, 3), N=16, repeats=3, warmup=1)
+    assert r["forward_s"] > 0 and r["backward_s"] > 0
+    assert r["ratio"] == pytest.approx(r["backward_s"] / r["forward_s"])
+    names = [call for _, call, _, _ in r["calls"]]
+    assert names == ["dense_forward 1", "sigmoid_forward 1", "dense_forward 2",
+                     "sigmoid_forward 2", "mse_loss", "sigmoid_backward 2", "dense_backward 2",
+                     "sigmoid_backward 1", "dense_backward 1 (no dx)"]
+    count = gb.count_multiply_adds((20, 8, 3), N=16)
+    assert sum(m for p, _, m, _ in r["calls"] if p == "forward") == count["forward"]
+    assert sum(m for p, _, m, _ in r["calls"] if p == "backward") == count["backward"]
+    assert all(s > 0 for *_, s in r["calls"])
+    with_dx = gb.time_passes((20, 8, 3), N=16, repeats=2, warmup=0, input_grad=True)
+    assert with_dx["calls"][-1][1] == "dense_backward 1"
+    assert with_dx["calls"][-1][2] == 2 * 16 * 20 * 8

@@ -29,18 +29,20 @@ def test_init_params_draws_each_seed_from_its_own_generator():
     np.testing.assert_array_equal(p["W1"][1], 0.01 * rng.standard_normal((2, 5)))
     np.testing.assert_array_equal(p["W2"][1], 0.01 * rng.standard_normal((5, 1)))
     assert not p["b1"].any() and not p["b2"].any()
-    q = xl.init_params([0], hidden=4, scale="fan_in")
+    q = xl.init_params([0], hidden=4, scale="lecun")
     r = xl.init_params([0], hidden=4, scale=1.0)
     np.testing.assert_allclose(q["W1"], r["W1"] / np.sqrt(2))
     np.testing.assert_allclose(q["W2"], r["W2"] / 2)
-    g = xl.init_params([0], hidden=4, scale="xavier")
+    g = xl.init_params([0], hidden=4, scale="glorot")
     np.testing.assert_allclose(g["W1"], r["W1"] * np.sqrt(2 / 6))
     with pytest.raises(ValueError, match="scale"):
         xl.init_params([0], scale="he")
+    with pytest.raises(ValueError, match="scale"):
+        xl.init_params([0], scale="fan_in")  # named after who proposed it: "lecun"
 
 
-@pytest.mark.parametrize("gradient", ["mse", "post"])
-@pytest.mark.parametrize("scale", [0.01, "fan_in"])
+@pytest.mark.parametrize("gradient", ["mse", "half"])
+@pytest.mark.parametrize("scale", [0.01, "lecun", "glorot"])
 def test_batched_training_matches_package_pairs(gradient, scale):
     params = xl.init_params([0, 1, 2], hidden=3, scale=scale)
     final, hist = xl.train_seeds(params, X, Y, lr=0.5, epochs=200, gradient=gradient)
@@ -66,22 +68,48 @@ def _torch_sgd(p, epochs, lr, half):
     return {k: v.detach().numpy() for k, v in t.items()}
 
 
-@pytest.mark.parametrize("gradient", ["mse", "post"])
+@pytest.mark.parametrize("gradient", ["mse", "half"])
 def test_pairs_training_matches_torch_float64(gradient):
-    # "mse" is torch's MSELoss; "post" is the gradient of half of it (M = 1)
-    p = _one(xl.init_params([5], hidden=4, scale="fan_in"), 0)
+    # "mse" is torch's MSELoss; "half" is the gradient of half of it
+    p = _one(xl.init_params([5], hidden=4, scale="lecun"), 0)
     ours, _ = xl.train_pairs(p, X, Y, lr=0.5, epochs=50, gradient=gradient)
-    theirs = _torch_sgd(p, 50, 0.5, half=gradient == "post")
+    theirs = _torch_sgd(p, 50, 0.5, half=gradient == "half")
     for k in ours:
         np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-9, atol=1e-12)
 
 
-def test_post_gradient_is_half_the_mse_gradient():
+def test_half_gradient_is_half_the_mse_gradient():
     p = xl.init_params([4], hidden=4, scale=1.0)
     _, h_mse = xl.train_seeds(p, X, Y, epochs=1, gradient="mse")
-    _, h_post = xl.train_seeds(p, X, Y, epochs=1, gradient="post")
-    np.testing.assert_allclose(h_post["grad_norm_W1"], 0.5 * h_mse["grad_norm_W1"], rtol=1e-12)
-    np.testing.assert_allclose(h_post["grad_norm_W2"], 0.5 * h_mse["grad_norm_W2"], rtol=1e-12)
+    _, h_half = xl.train_seeds(p, X, Y, epochs=1, gradient="half")
+    np.testing.assert_allclose(h_half["grad_norm_W1"], 0.5 * h_mse["grad_norm_W1"], rtol=1e-12)
+    np.testing.assert_allclose(h_half["grad_norm_W2"], 0.5 * h_mse["grad_norm_W2"], rtol=1e-12)
+    # so training on L / 2 is training on L at half the learning rate
+    half, _ = xl.train_seeds(p, X, Y, lr=0.5, epochs=100, gradient="half")
+    slow, _ = xl.train_seeds(p, X, Y, lr=0.25, epochs=100, gradient="mse")
+    for k in half:
+        np.testing.assert_allclose(half[k], slow[k], rtol=1e-10, atol=1e-14)
+
+
+def test_half_gradient_with_several_outputs_matches_torch():
+    # M = 2: "half" is the gradient of L / 2 for any M, not only for one output
+    rng = np.random.default_rng(3)
+    y2 = rng.random((4, 2))
+    p = {"W1": rng.standard_normal((2, 3)), "b1": np.zeros(3),
+         "W2": rng.standard_normal((3, 2)), "b2": np.zeros(2)}
+    ours, _ = xl.train_pairs(p, X, y2, lr=0.5, epochs=20, gradient="half")
+    batched, _ = xl.train_seeds({k: v[None] for k, v in p.items()}, X, y2, lr=0.5, epochs=20,
+                                gradient="half")
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
+    opt = torch.optim.SGD(t.values(), lr=0.5)
+    for _ in range(20):
+        a2 = torch.sigmoid(torch.sigmoid(torch.tensor(X) @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"])
+        opt.zero_grad()
+        (0.5 * torch.nn.functional.mse_loss(a2, torch.tensor(y2))).backward()
+        opt.step()
+    for k in ours:
+        np.testing.assert_allclose(ours[k], t[k].detach().numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(batched[k][0], ours[k], rtol=1e-10, atol=1e-14)
 
 
 def test_solved_uses_the_half_threshold():
@@ -95,10 +123,12 @@ def test_solved_uses_the_half_threshold():
     assert not xl.solved(bad)[0]
 
 
-def test_small_init_stalls_and_fan_in_init_learns():
-    # a scaled-down version of the chapter's experiment, 10 seeds x 5000 epochs (the post's budget)
-    small, h_small = xl.train_seeds(xl.init_params(range(10), scale=0.01), X, Y, 0.5, 5000, "post")
-    big, h_big = xl.train_seeds(xl.init_params(range(10), scale="fan_in"), X, Y, 0.5, 5000, "post")
+def test_small_init_stalls_and_lecun_init_learns():
+    # a scaled-down version of the chapter's experiment, 10 seeds x 5000 epochs
+    small, h_small = xl.train_seeds(xl.init_params(range(10), scale=0.01), X, Y, 0.5, 5000,
+                                    "half")
+    big, h_big = xl.train_seeds(xl.init_params(range(10), scale="lecun"), X, Y, 0.5, 5000,
+                                "half")
     assert xl.solved(small).sum() == 0
     np.testing.assert_allclose(h_small["loss"][-1], 0.25, atol=1e-4)
     assert xl.solved(big).sum() >= 8
@@ -118,7 +148,7 @@ def test_bad_arguments_raise():
 def test_explorer_figure_and_widget():
     import ipywidgets as w
 
-    fig, n = xl.explorer_figure(scale="fan_in", epochs=500, n_seeds=4)
+    fig, n = xl.explorer_figure(scale="lecun", epochs=500, n_seeds=4)
     assert 0 <= n <= 4 and str(n) in fig.axes[0].get_title()
     assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[1].get_xlabel() == "$x_1$"
     plt.close(fig)
@@ -126,3 +156,16 @@ def test_explorer_figure_and_widget():
     names = {c.description for c in widget.children if isinstance(c, w.ValueWidget)}
     assert {"init scale", "lr", "hidden H", "epochs"} <= names
     plt.close("all")
+
+
+def test_decision_boundary_only_where_the_output_varies():
+    from matplotlib.contour import ContourSet
+
+    good = {"W1": np.array([[20.0, 20.0], [20.0, 20.0]]), "b1": np.array([-10.0, -30.0]),
+            "W2": np.array([[20.0], [-20.0]]), "b2": np.array([-10.0])}
+    flat = dict(good, W2=good["W2"] * 1e-6, b2=np.array([0.0]))  # 0.5 +- 1e-5 everywhere
+    for params, contours in ((good, 2), (flat, 1)):  # contourf, plus the 0.5 line
+        fig, ax = plt.subplots()
+        xl.plot_decision_boundary(params, ax, "t")
+        assert sum(isinstance(c, ContourSet) for c in ax.collections) == contours
+        plt.close(fig)

@@ -17,9 +17,14 @@ S seeds. Parameters are dicts ``{"W1": (D, H), "b1": (H,), "W2": (H, M),
 
 - ``"mse"``: the exact gradient of the package's ``mse_loss``,
   L = mean((a2 - y)^2), so dL/da2 = 2 (a2 - y) / (N M).
-- ``"post"``: the update of the source blog post (Dahlberg 2025), which uses
-  a2 - y as dL/da2 and divides the weight gradients by N: the gradient of
-  sum((a2 - y)^2) / (2 N), half the MSE for M = 1.
+- ``"half"``: the gradient of L / 2 (for M = 1, sum((a2 - y)^2) / (2 N),
+  whose dL/da2 is (a2 - y) / N): the same direction, half the step. It is
+  the update of the source blog post (Dahlberg 2025), which chapter 4
+  reproduces.
+
+``scale`` names the initial weights' standard deviation: a number, or
+``"lecun"``, sqrt(1 / fan_in) (LeCun et al. 1998; the post calls it Xavier),
+or ``"glorot"``, sqrt(2 / (fan_in + fan_out)) (Glorot and Bengio 2010).
 """
 
 import numpy as np
@@ -49,7 +54,7 @@ __all__ = [
 #: The four XOR inputs, (N, D) = (4, 2), and targets, (N, M) = (4, 1).
 XOR_X, XOR_Y = _data.xor()
 
-_GRADIENTS = ("mse", "post")
+_GRADIENTS = ("mse", "half")
 
 
 def _check_gradient(gradient):
@@ -69,13 +74,13 @@ def _check_xy(X, y):
 
 def _std(scale, fan_in, fan_out):
     """Standard deviation of one weight matrix for an ``init_params`` scale."""
-    if scale == "xavier":  # Glorot & Bengio (2010), sqrt(2 / (fan_in + fan_out))
+    if scale == "glorot":  # Glorot & Bengio (2010), sqrt(2 / (fan_in + fan_out))
         return _init.xavier_std(fan_in, fan_out)
-    if scale == "fan_in":  # the post's "Xavier" formula, sqrt(1 / fan_in)
+    if scale == "lecun":  # LeCun et al. (1998), sqrt(1 / fan_in)
         return float(np.sqrt(1.0 / fan_in))
     if isinstance(scale, str) or not np.isfinite(scale) or scale < 0:
         raise ValueError(
-            f"scale must be 'xavier', 'fan_in' or a number >= 0, got {scale!r}"
+            f"scale must be 'glorot', 'lecun' or a number >= 0, got {scale!r}"
         )
     return float(scale)
 
@@ -85,9 +90,9 @@ def init_params(seeds, hidden=4, scale=0.01, inputs=2, outputs=1):
 
     For seed s, ``rng = np.random.default_rng(s)`` draws W1 (D, H) and then
     W2 (H, M) from a standard normal, multiplied by the standard deviation
-    that ``scale`` names: a number (the post uses 0.01), ``"xavier"``
-    (Glorot, sqrt(2 / (fan_in + fan_out))) or ``"fan_in"`` (sqrt(1 / fan_in),
-    the formula the post calls Xavier). Biases start at zero.
+    that ``scale`` names: a number such as 0.01, ``"glorot"``
+    (sqrt(2 / (fan_in + fan_out))) or ``"lecun"`` (sqrt(1 / fan_in)).
+    Biases start at zero.
 
     Returns ``{"W1": (S, D, H), "b1": (S, H), "W2": (S, H, M), "b2": (S, M)}``.
     """
@@ -114,9 +119,10 @@ def init_params(seeds, hidden=4, scale=0.01, inputs=2, outputs=1):
 
 
 def train_pairs(params, X, y, lr=0.5, epochs=5000, gradient="mse"):
-    """Full-batch gradient descent on one network, built from the package's pairs.
+    """Full-batch gradient descent on one network, from the package's pairs.
 
     params: ``{"W1": (D, H), "b1": (H,), "W2": (H, M), "b2": (M,)}``.
+    ``gradient="half"`` steps along the gradient of L / 2 instead of L.
     Returns ``(new_params, losses)``; ``losses[e]`` is the MSE before update e,
     shape (epochs,).
     """
@@ -131,8 +137,8 @@ def train_pairs(params, X, y, lr=0.5, epochs=5000, gradient="mse"):
         z2, c2 = dense_forward(a1, params["W2"], params["b2"])  # (N, M)
         a2, s2 = sigmoid_forward(z2)
         losses[epoch], da2 = mse_loss(a2, y)
-        if gradient == "post":
-            da2 = da2 * (M / 2.0)  # (a2 - y) / N instead of 2 (a2 - y) / (N M)
+        if gradient == "half":
+            da2 = da2 / 2  # the gradient of L / 2
         # backward: the same chain, in reverse
         dz2 = sigmoid_backward(da2, s2)
         da1, dW2, db2 = dense_backward(dz2, c2)
@@ -163,26 +169,30 @@ def train_seeds(params, X, y, lr=0.5, epochs=5000, gradient="mse"):
     X, y = _check_xy(X, y)
     N, M = y.shape
     p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}  # own copies
-    S = p["W1"].shape[0]
+    W1, b1, W2, b2 = p["W1"], p["b1"][:, None, :], p["W2"], p["b2"][:, None, :]  # views
+    W2T = W2.transpose(0, 2, 1)  # (S, M, H), a view: follows the updates of W2
+    S = W1.shape[0]
     hist = {k: np.empty((epochs, S)) for k in ("loss", "grad_norm_W1", "grad_norm_W2")}
-    scale = 2.0 / (N * M) if gradient == "mse" else 1.0 / N
+    scale = 2.0 / (N * M) if gradient == "mse" else 1.0 / (N * M)  # dL/da2 = scale (a2 - y)
     XT = X.T  # (D, N)
     for epoch in range(epochs):
-        a1, a2 = _forward_seeds(p, X)
+        a1 = sigmoid(np.matmul(X, W1) + b1)  # (S, N, H)
+        a2 = sigmoid(np.matmul(a1, W2) + b2)  # (S, N, M)
         err = a2 - y  # (S, N, M)
-        hist["loss"][epoch] = np.mean(err**2, axis=(1, 2))
+        hist["loss"][epoch] = np.einsum("snm,snm->s", err, err)  # sums; / (N M) below
         dz2 = scale * err * a2 * (1.0 - a2)  # (S, N, M)
         dW2 = np.matmul(a1.transpose(0, 2, 1), dz2)  # (S, H, M)
-        db2 = dz2.sum(axis=1)  # (S, M)
-        dz1 = np.matmul(dz2, p["W2"].transpose(0, 2, 1)) * a1 * (1.0 - a1)  # (S, N, H)
+        dz1 = np.matmul(dz2, W2T) * a1 * (1.0 - a1)  # (S, N, H)
         dW1 = np.matmul(XT, dz1)  # (S, D, H)
-        db1 = dz1.sum(axis=1)  # (S, H)
-        hist["grad_norm_W1"][epoch] = np.sqrt(np.sum(dW1**2, axis=(1, 2)))
-        hist["grad_norm_W2"][epoch] = np.sqrt(np.sum(dW2**2, axis=(1, 2)))
-        p["W1"] -= lr * dW1
-        p["b1"] -= lr * db1
-        p["W2"] -= lr * dW2
-        p["b2"] -= lr * db2
+        hist["grad_norm_W1"][epoch] = np.einsum("sdh,sdh->s", dW1, dW1)  # squared; sqrt below
+        hist["grad_norm_W2"][epoch] = np.einsum("shm,shm->s", dW2, dW2)
+        W1 -= lr * dW1
+        b1[:, 0] -= lr * np.einsum("snh->sh", dz1)  # the sum over the batch, (S, H)
+        W2 -= lr * dW2
+        b2[:, 0] -= lr * np.einsum("snm->sm", dz2)  # (S, M)
+    hist["loss"] /= N * M
+    np.sqrt(hist["grad_norm_W1"], out=hist["grad_norm_W1"])
+    np.sqrt(hist["grad_norm_W2"], out=hist["grad_norm_W2"])
     return p, hist
 
 
@@ -234,14 +244,18 @@ def plot_loss_curves(loss, ax, title, highlight=None, logy=True):
 def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
     """Colour the plane by one network's output and draw its 0.5 contour.
 
-    params: a single network ``{"W1": (D, H), ...}`` (no seed axis).
+    params: a single network ``{"W1": (D, H), ...}`` (no seed axis). The
+    colour bands are centred on 0.5, so an output of about 0.5 everywhere
+    shows as one colour; the 0.5 contour is drawn only where the output
+    varies by more than 0.01 over the plane (a boundary worth the name).
     """
     g = np.linspace(-0.5, 1.5, resolution)
     gx, gy = np.meshgrid(g, g)
     grid = np.column_stack([gx.ravel(), gy.ravel()])  # (R*R, 2)
     out = predict(params, grid).reshape(gx.shape)  # (R, R)
-    cs = ax.contourf(gx, gy, out, levels=np.linspace(0, 1, 11), cmap="RdBu_r", vmin=0, vmax=1)
-    if out.min() < 0.5 < out.max():
+    levels = np.concatenate([[0.0], np.linspace(0.05, 0.95, 10), [1.0]])  # 0.5 mid-band
+    cs = ax.contourf(gx, gy, out, levels=levels, cmap="RdBu_r", vmin=0, vmax=1)
+    if out.min() < 0.5 < out.max() and out.max() - out.min() > 0.01:
         ax.contour(gx, gy, out, levels=[0.5], colors="black", linewidths=2)
     scatter_targets(ax, X, y, s=90)
     ax.set_xlabel("$x_1$")
@@ -254,7 +268,7 @@ def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
     return cs
 
 
-def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradient="post"):
+def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradient="mse"):
     """Train ``n_seeds`` networks and draw their loss curves and seed 0's boundary.
 
     Returns ``(fig, n_solved)``.
@@ -266,13 +280,13 @@ def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradi
     n_solved = int(solved(final).sum())
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.4, 1]})
     logy = bool(hist["loss"].max() > 2 * hist["loss"][-1].min())  # flat curves: linear axis
-    scale_txt = scale if isinstance(scale, str) else f"{scale:.3g}"   # "fan_in" or a slider float
+    scale_txt = scale if isinstance(scale, str) else f"{scale:.3g}"  # "lecun" or a slider float
     plot_loss_curves(hist["loss"], ax1,
                      f"{n_solved} of {n_seeds} seeds solve XOR "
                      f"(scale {scale_txt}, lr {lr:.3g}, H={hidden})", highlight=0, logy=logy)
     cs = plot_decision_boundary({k: v[0] for k, v in final.items()}, ax2,
                                 f"seed 0 after {epochs} epochs")
-    fig.colorbar(cs, ax=ax2, label="network output $a_2$")
+    fig.colorbar(cs, ax=ax2, label="network output $a_2$", ticks=[0, 0.25, 0.5, 0.75, 1])
     fig.tight_layout()
     return fig, n_solved
 
@@ -280,7 +294,8 @@ def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradi
 def xor_explorer(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20):
     """An ipywidgets panel: sliders for init scale, learning rate, H and epochs.
 
-    The defaults are the source post's settings. Returns the widget.
+    The defaults are the chapter's failing settings (init scale 0.01, lr 0.5,
+    H = 4, 5000 epochs, the exact MSE gradient). Returns the widget.
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
