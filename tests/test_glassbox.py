@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from backprop.labs import cost  # noqa: E402
 from backprop.labs import glassbox as gb  # noqa: E402
 
 
@@ -104,23 +105,23 @@ def test_widget_has_a_slider_over_all_steps():
 def test_loop_equals_matmul():
     rng = np.random.default_rng(0)
     x, delta = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
-    np.testing.assert_allclose(gb.weight_gradient_loop(x, delta), x.T @ delta, rtol=1e-12)
+    np.testing.assert_allclose(cost.weight_gradient_loop(x, delta), x.T @ delta, rtol=1e-12)
     with pytest.raises(ValueError, match="same N"):
-        gb.weight_gradient_loop(x, delta[:4])
+        cost.weight_gradient_loop(x, delta[:4])
 
 
 def test_timing_reports_a_speedup_and_equal_results():
-    r = gb.time_loop_vs_matmul(N=8, D=20, H=10, repeats=3)
+    r = cost.time_loop_vs_matmul(N=8, D=20, H=10, repeats=3)
     assert r["max_abs_diff"] < 1e-12
     assert r["loop_s"] > 0 and r["matmul_s"] > 0
     assert r["speedup"] > 1  # 1,600 multiply-adds in Python against one BLAS call
 
 
 def test_timing_with_a_column_subset_scales_the_loop_time():
-    r = gb.time_loop_vs_matmul(N=8, D=20, H=12, loop_columns=3, repeats=3)
+    r = cost.time_loop_vs_matmul(N=8, D=20, H=12, loop_columns=3, repeats=3)
     assert r["loop_columns"] == 3 and r["max_abs_diff"] < 1e-12
     with pytest.raises(ValueError, match="loop_columns"):
-        gb.time_loop_vs_matmul(N=2, D=2, H=4, loop_columns=5)
+        cost.time_loop_vs_matmul(N=2, D=2, H=4, loop_columns=5)
 
 
 def _random_network(sizes, N, seed):
@@ -135,8 +136,8 @@ def _random_network(sizes, N, seed):
 @pytest.mark.parametrize("sizes", [(3, 4, 2), (5, 6, 4, 3)])
 def test_network_backward_matches_torch_autograd(sizes):
     x, y, params = _random_network(sizes, N=7, seed=len(sizes))
-    loss, da, caches = gb.network_forward(x, y, params)
-    grads = gb.network_backward(da, caches, input_grad=True)
+    loss, da, caches = cost.network_forward(x, y, params)
+    grads = cost.network_backward(da, caches, input_grad=True)
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     tx = torch.tensor(x, requires_grad=True)
     a = tx
@@ -149,7 +150,7 @@ def test_network_backward_matches_torch_autograd(sizes):
         np.testing.assert_allclose(grads[k], t.grad.numpy(), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(grads["x"], tx.grad.numpy(), rtol=1e-10, atol=1e-14)
     # by default the data's gradient is skipped, the parameters' are unchanged
-    plain = gb.network_backward(da, caches)
+    plain = cost.network_backward(da, caches)
     assert "x" not in plain and plain.keys() == params.keys()
     for k in params:
         np.testing.assert_array_equal(plain[k], grads[k])
@@ -158,40 +159,40 @@ def test_network_backward_matches_torch_autograd(sizes):
 def test_network_forward_rejects_misnamed_params():
     x, y, params = _random_network((3, 4, 2), N=2, seed=0)
     with pytest.raises(ValueError, match="W1, b1"):
-        gb.network_forward(x, y, {**params, "W3": params["W2"]})
+        cost.network_forward(x, y, {**params, "W3": params["W2"]})
     with pytest.raises(ValueError, match="W1, b1"):
-        gb.network_forward(x, y, {"W": params["W1"], "b": params["b1"]})
+        cost.network_forward(x, y, {"W": params["W1"], "b": params["b1"]})
 
 
 def test_count_multiply_adds_by_hand():
     # 784-128-10 at N = 256: forward N(784*128 + 128*10); backward dW the same,
     # plus dx of the second layer only, unless the first layer's dx is asked for
     fwd = 256 * (784 * 128 + 128 * 10)
-    c = gb.count_multiply_adds((784, 128, 10), N=256)
+    c = cost.count_multiply_adds((784, 128, 10), N=256)
     assert c["forward"] == fwd
     assert c["backward"] == fwd + 256 * 128 * 10
-    full = gb.count_multiply_adds((784, 128, 10), N=256, first_dx=True)
+    full = cost.count_multiply_adds((784, 128, 10), N=256, first_dx=True)
     assert full["backward"] == 2 * fwd
     assert [r["dx"] for r in c["layers"]] == [0, 256 * 128 * 10]
     # any depth: backward / forward lies in [1, 2]
-    deep = gb.count_multiply_adds((10, 20, 30, 5), N=3)
+    deep = cost.count_multiply_adds((10, 20, 30, 5), N=3)
     assert deep["forward"] <= deep["backward"] <= 2 * deep["forward"]
     with pytest.raises(ValueError, match="sizes"):
-        gb.count_multiply_adds((784,), N=256)
+        cost.count_multiply_adds((784,), N=256)
 
 
 def test_time_passes_reports_every_call_in_order():
-    r = gb.time_passes((20, 8, 3), N=16, repeats=3, warmup=1)
+    r = cost.time_passes((20, 8, 3), N=16, repeats=3, warmup=1)
     assert r["forward_s"] > 0 and r["backward_s"] > 0
     assert r["ratio"] == pytest.approx(r["backward_s"] / r["forward_s"])
     names = [call for _, call, _, _ in r["calls"]]
     assert names == ["dense_forward 1", "sigmoid_forward 1", "dense_forward 2",
                      "sigmoid_forward 2", "mse_loss", "sigmoid_backward 2", "dense_backward 2",
                      "sigmoid_backward 1", "dense_backward 1 (no dx)"]
-    count = gb.count_multiply_adds((20, 8, 3), N=16)
+    count = cost.count_multiply_adds((20, 8, 3), N=16)
     assert sum(m for p, _, m, _ in r["calls"] if p == "forward") == count["forward"]
     assert sum(m for p, _, m, _ in r["calls"] if p == "backward") == count["backward"]
     assert all(s > 0 for *_, s in r["calls"])
-    with_dx = gb.time_passes((20, 8, 3), N=16, repeats=2, warmup=0, input_grad=True)
+    with_dx = cost.time_passes((20, 8, 3), N=16, repeats=2, warmup=0, input_grad=True)
     assert with_dx["calls"][-1][1] == "dense_backward 1"
     assert with_dx["calls"][-1][2] == 2 * 16 * 20 * 8
