@@ -18,14 +18,16 @@ from backprop._checks import as_float_array, check_cache, check_shape, upstream
 
 
 def batchnorm_init_state(D, dtype=np.float64):
-    """Fresh running statistics for D features: mean 0, variance 1 (as torch)."""
+    """Fresh running statistics for D features: mean 0, variance 1."""
     if not isinstance(D, (int, np.integer)) or isinstance(D, bool) or D < 1:
-        raise ValueError(f"batchnorm_init_state: D must be a positive int; got {D!r}")
+        raise ValueError(
+            f"batchnorm_init_state: D must be a positive int; got {D!r}")
     return {"running_mean": np.zeros(D, dtype=dtype),
             "running_var": np.ones(D, dtype=dtype)}
 
 
-def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5):
+def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1,
+                      eps=1e-5):
     """Batch normalisation forward pass.
 
     Parameters
@@ -43,7 +45,8 @@ def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5)
     cache : opaque, for :func:`batchnorm_backward` (either mode)
     new_state : dict of new arrays (eval: equal to ``state``)
     """
-    x, gamma, beta, rm, rv = _batchnorm_forward_args(x, gamma, beta, state, train, momentum, eps)
+    x, gamma, beta, rm, rv = _batchnorm_forward_args(
+        x, gamma, beta, state, train, momentum, eps)
     n = x.shape[0]
 
     if train:
@@ -52,10 +55,12 @@ def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5)
         var = np.mean(xc * xc, axis=0)              # (D,) biased
         inv_std = 1 / np.sqrt(var + eps)            # (D,)
         xhat = xc
-        xhat *= inv_std                             # (N, D), in place on our array
+        xhat *= inv_std                             # (N, D), in place: ours
         new_state = {
-            "running_mean": ((1 - momentum) * rm + momentum * mu).astype(rm.dtype, copy=False),
-            "running_var": ((1 - momentum) * rv + momentum * (var * (n / (n - 1))))
+            "running_mean": ((1 - momentum) * rm + momentum * mu)
+                            .astype(rm.dtype, copy=False),
+            "running_var": ((1 - momentum) * rv
+                            + momentum * (var * (n / (n - 1))))
                            .astype(rv.dtype, copy=False),
         }
     else:
@@ -73,7 +78,7 @@ def batchnorm_backward(dout, cache):
     """Batch normalisation backward pass (training or evaluation mode).
 
     Derivation of the compact formula (training mode). Per feature, with
-    xhat = (x - mu) * s, s = 1/sqrt(var + eps), and g = dL/dxhat = dout gamma:
+    xhat = (x - mu) * s, s = 1/sqrt(var + eps), g = dL/dxhat = dout gamma:
     dL/dx_i = s [g_i - mean_j g_j] - s * xhat_i * mean_j(g_j xhat_j),
     because d mu/dx_i = 1/N contributes the mean of g, and
     d s/dx_i = -s^3 (x_i - mu) / N contributes the xhat-weighted term
@@ -93,9 +98,8 @@ def batchnorm_backward(dout, cache):
     dx : array (N, D)
     dgamma, dbeta : arrays (D,)
     """
-    check_cache("batchnorm_backward", cache, 4, "batchnorm_forward")
-    train, xhat, gamma, inv_std = cache
-    dout = upstream("batchnorm_backward", "dout", dout, xhat.shape)
+    dout, (train, xhat, gamma, inv_std) = _batchnorm_backward_args(
+        "batchnorm_backward", dout, cache)
     n = xhat.shape[0]
     dbeta = dout.sum(axis=0)                        # (D,)
     dgamma = np.sum(dout * xhat, axis=0)            # (D,)
@@ -109,6 +113,61 @@ def batchnorm_backward(dout, cache):
         dx = g
         dx *= inv_std
     return dx, dgamma, dbeta
+
+
+def batchnorm_backward_staged(dout, cache):
+    """Batch normalisation backward, one stage of the forward at a time.
+
+    The same cache and the same results as :func:`batchnorm_backward`, but
+    every intermediate of the forward has its own adjoint, last first::
+
+        1: mu = mean(x)              4: s = (var + eps)^(-1/2)
+        2: xc = x - mu               5: xhat = xc s
+        3: var = mean(xc^2)          6: out = gamma xhat + beta
+
+    The centred input is recovered from the cache as xc = xhat / s.
+    In evaluation mode mu and var are constants: dx = dout * gamma * s.
+
+    Parameters
+    ----------
+    dout : array (N, D)
+    cache : from :func:`batchnorm_forward`
+
+    Returns
+    -------
+    dx : array (N, D)
+    dgamma, dbeta : arrays (D,)
+    """
+    dout, (train, xhat, gamma, inv_std) = _batchnorm_backward_args(
+        "batchnorm_backward_staged", dout, cache)
+    n = xhat.shape[0]
+    # 6: out = gamma xhat + beta
+    dbeta = dout.sum(axis=0)                        # (D,)
+    dgamma = np.sum(dout * xhat, axis=0)            # (D,)
+    dxhat = dout * gamma                            # (N, D)
+    if not train:                                   # mu, var: constants
+        return dxhat * inv_std, dgamma, dbeta
+    xc = xhat / inv_std                             # (N, D), centred input
+    # 5: xhat = xc s, two paths: through s and through xc
+    dinv_std = np.sum(dxhat * xc, axis=0)           # (D,)
+    dxc = dxhat * inv_std                           # (N, D)
+    # 4: s = (var + eps)^(-1/2)
+    dvar = -0.5 * inv_std**3 * dinv_std             # (D,)
+    # 3: var = mean(xc^2)
+    dxc += dvar * (2 / n) * xc
+    # 2: xc = x - mu
+    dmu = -dxc.sum(axis=0)                          # (D,)
+    # 1: mu = mean(x)
+    dx = dxc + dmu / n                              # (N, D)
+    return dx, dgamma, dbeta
+
+
+# Boundary checks of the backward passes: the cache and the upstream gradient.
+
+def _batchnorm_backward_args(f, dout, cache):
+    check_cache(f, cache, 4, "batchnorm_forward")
+    dout = upstream(f, "dout", dout, cache[1].shape)
+    return dout, cache
 
 
 # Boundary check of batchnorm_forward: arrays, shapes and hyper-parameters.

@@ -13,7 +13,8 @@ import pytest
 import torch_ref as T
 from backprop.activations import (relu_backward, relu_forward, sigmoid_backward,
                                   sigmoid_forward, tanh_backward, tanh_forward)
-from backprop.batchnorm import batchnorm_backward, batchnorm_forward
+from backprop.batchnorm import (batchnorm_backward, batchnorm_backward_staged,
+                                batchnorm_forward)
 from backprop.gradcheck import numerical_gradient_array, rel_error
 from backprop.layers import dense_backward, dense_forward
 from backprop.losses import bce_with_logits, mse_loss, softmax_cross_entropy
@@ -118,6 +119,7 @@ OPS = [
     ("bce", *loss_pair(bce_with_logits), T.bce, gen_bce, [(1, 1), (4, 1), (3, 4), (2, 3, 2)]),
     ("batchnorm_train", *bn_pair(True), bn_torch(True), gen_bn, [(3, 1), (3, 4), (5, 3), (8, 6)]),
     ("batchnorm_eval", *bn_pair(False), bn_torch(False), gen_bn, [(1, 1), (1, 3), (4, 1), (5, 3)]),
+    ("batchnorm_staged", bn_pair(True)[0], batchnorm_backward_staged, bn_torch(True), gen_bn, [(3, 1), (3, 4), (5, 3), (8, 6)]),
     ("rnn_step", rnn_step_forward, rnn_step_backward, T.rnn_step, gen_rnn_step, [(1, 3, 4), (4, 1, 3), (3, 4, 1), (2, 3, 5)]),
     ("rnn", rnn_forward, rnn_backward, T.rnn_loop, gen_rnn, [(1, 1, 3, 4), (2, 3, 1, 3), (3, 4, 2, 5), (2, 6, 3, 1)]),
 ]
