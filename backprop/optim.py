@@ -31,6 +31,7 @@ __all__ = [
     "adam_init_state",
     "exponential_lr",
     "step_lr",
+    "cosine_lr",
     "clip_by_value",
     "clip_by_global_norm",
 ]
@@ -117,6 +118,26 @@ def step_lr(lr0, step, step_size, gamma=0.5):
     return lr0 * gamma ** (step // step_size)
 
 
+def cosine_lr(lr0, step, total_steps, warmup_steps=0, lr_min=0.0):
+    """Linear warm-up to lr0, then a half cosine down to lr_min.
+
+    Warm-up, step < warmup_steps: lr0 (step + 1) / warmup_steps, so the
+    first step already moves and the last one reaches lr0. Then, with
+    t = step - warmup_steps and T = total_steps - warmup_steps,
+    lr_min + (lr0 - lr_min) (1 + cos(pi t / T)) / 2, which is lr0 at t = 0
+    and lr_min at t = T; lr_min after that. torch: SequentialLR of
+    LinearLR(1 / warmup_steps, total_iters=warmup_steps - 1) and
+    CosineAnnealingLR(T, eta_min=lr_min), milestone warmup_steps.
+    """
+    _checked(lr0=lr0, step=step, total_steps=total_steps,
+             warmup_steps=warmup_steps, lr_min=lr_min)
+    if step < warmup_steps:
+        return lr0 * (step + 1) / warmup_steps
+    t = min(step - warmup_steps, total_steps - warmup_steps)
+    cos = np.cos(np.pi * t / (total_steps - warmup_steps))
+    return lr_min + (lr0 - lr_min) * (1 + cos) / 2
+
+
 # --------------------------------------------------------------------------
 # gradient clipping
 # --------------------------------------------------------------------------
@@ -149,7 +170,7 @@ def clip_by_global_norm(grads, max_norm, eps=1e-6):
 # --------------------------------------------------------------------------
 
 # How each hyper-parameter is checked, by its name.
-_AT_LEAST_ZERO = {"lr", "lr0", "eps", "step"}
+_AT_LEAST_ZERO = {"lr", "lr0", "eps", "step", "lr_min"}
 _ABOVE_ZERO = {"decay_rate", "decay_steps", "gamma", "clip", "max_norm"}
 
 
@@ -171,6 +192,25 @@ def _checked(params=None, grads=None, **hyper):
                 value, (int, np.integer)) or value < 1):
             raise ValueError(f"step_size must be a positive integer, "
                              f"got {value!r}")
+    _check_cosine(**hyper)
+
+
+def _check_cosine(total_steps=None, warmup_steps=None, lr0=None,
+                  lr_min=None, **_):
+    if total_steps is None:
+        return
+    for name, value in (("total_steps", total_steps),
+                        ("warmup_steps", warmup_steps)):
+        if isinstance(value, bool) or not isinstance(
+                value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(f"need 0 <= warmup_steps < total_steps, got "
+                         f"warmup_steps={warmup_steps!r}, "
+                         f"total_steps={total_steps!r}")
+    if lr_min > lr0:
+        raise ValueError(f"lr_min must be <= lr0, got lr_min={lr_min!r} "
+                         f"and lr0={lr0!r}")
 
 
 def _check_pair(params, grads):

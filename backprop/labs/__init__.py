@@ -10,9 +10,14 @@ implementation at the top of ``backprop``:
 ``labs.graph``            chapter 2: scalar computational graphs, both modes
 ``labs.graph_plot``       chapter 2: drawing graphs and operation counts
 ``labs.glassbox``         chapter 3: every number of one backward pass
+``labs.cost``             chapter 3: what a backward pass costs, counted and timed
 ``labs.xor``              chapter 4: training XOR, the explorer widget
 ``labs.stepsize``         chapter 5: finite-difference step size
 ``labs.depth``            chapter 6: gradients through depth
+``labs.stability``        chapter 7: naive formulas failing, loss forms, float32 run
+``labs.initialisation``   chapter 8: variance per layer, symmetry, torch's default
+``labs.batchnorm_lab``    chapter 9: BatchNorm's Jacobian, a deep digits MLP with it
+``labs.practice``         chapter 10: monitored training, schedules, the clinic
 ========================  =====================================================
 
 Nothing in the reference implementation imports this wing.

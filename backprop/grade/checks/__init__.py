@@ -28,6 +28,10 @@ from backprop.grade.checks import (  # noqa: E402,F401
     ex04_training_xor,
     ex05_gradient_checking,
     ex06_vanishing_gradients,
+    ex07_numerical_stability,
+    ex08_initialisation,
+    ex09_batch_normalisation,
+    ex10_training_in_practice,
 )
 
 __all__ = [
