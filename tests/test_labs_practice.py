@@ -129,3 +129,18 @@ def test_mystery_run_shows_a_learning_rate_far_too_small(digits):
     assert np.all(run.ratio < 1e-4)                       # far below the 1e-3 rule
     assert np.all(run.grad_norm > 0.05) and np.all(run.dead < 0.5)
     assert np.ptp(run.grad_norm.mean(axis=0)) < run.grad_norm.mean()   # no layer vanishes
+
+
+def test_the_labs_update_ratios_are_the_monitors():
+    rng = np.random.default_rng(3)
+    params = {"0.W": rng.standard_normal((4, 3)), "0.b": rng.standard_normal(3),
+              "1.W": rng.standard_normal((3, 2)), "1.b": np.zeros(2),
+              "2.W": np.zeros((2, 2)), "2.b": np.zeros(2)}
+    new = {k: v - 0.01 * rng.standard_normal(v.shape) for k, v in params.items()}
+    new["2.W"] = params["2.W"].copy()          # 0 / 0
+    got = practice._weight_update_ratios(params, new)
+    want = monitor.update_ratios(params, new)
+    assert got.keys() == want.keys() == {"0", "1", "2"}
+    for k in ("0", "1"):
+        assert got[k] == pytest.approx(want[k], rel=1e-12)
+    assert np.isnan(got["2"]) and np.isnan(want["2"])

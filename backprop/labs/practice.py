@@ -150,7 +150,7 @@ def train_monitored(net, X, y, lr, epochs, batch_size=64, seed=0,
                                    beta)
                 net.set_params(new)
                 norms = monitor.layer_norms(grads)
-                ratios = monitor.update_ratios(params, new)
+                ratios = _weight_update_ratios(params, new)
                 logs["lr"].append(rate)
                 logs["loss"].append(float(value))
                 logs["grad_norm"].append([norms[k] for k in run.layers])
@@ -202,6 +202,21 @@ def schedule_sweep(X, y, test, sizes, lr0, epochs, seeds, batch_size=64,
                 net, X, y, fn, epochs, batch_size, seed=seed,
                 optimizer=optimizer, test=test))
     return out
+
+
+def _weight_update_ratios(params, new):
+    """||update|| / ||W|| per layer, through ``monitor.layer_norms``.
+
+    The same numbers as ``monitor.update_ratios`` (a test checks it), built
+    from the norms alone so that exercise 10, which asks the learner to
+    write ``update_ratios``, can still run this lab where that function is
+    switched off.
+    """
+    weights = {k: v for k, v in params.items() if k.endswith(".W")}
+    step = monitor.layer_norms({k: new[k] - v for k, v in weights.items()})
+    size = monitor.layer_norms(weights)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {k: float(np.float64(step[k]) / size[k]) for k in size}
 
 
 def mystery_run(X, y, epochs=3, seed=0):
