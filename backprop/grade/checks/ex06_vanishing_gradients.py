@@ -38,27 +38,28 @@ def check_q3(ans):
 
 
 def reference_clip(grads, max_norm):
-    """(clipped list, global norm before clipping): scale all by max_norm/norm when norm > max_norm."""
+    """(clipped list, global norm before clipping): scale all by max_norm/norm when norm > max_norm.
+
+    Trusted side only: the grader's sandbox disables every ``reference_*``."""
     norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
     scale = max_norm / norm if norm > max_norm else 1.0
     return [g * scale for g in grads], norm
 
 
-def _clip_cases():
-    rng = np.random.default_rng(600)
+def clip_cases(rng):
     return [
-        ("norm above max_norm", [3 * rng.standard_normal((3, 2)), 3 * rng.standard_normal(2)], 1.0),
-        ("norm below max_norm (unchanged)", [0.01 * rng.standard_normal((2, 2)), 0.01 * rng.standard_normal(2)], 1.0),
-        ("one array (1, 1)", [np.array([[5.0]])], 2.0),
-        ("all zeros", [np.zeros((2, 3)), np.zeros(3)], 1.0),
-        ("many arrays", [rng.standard_normal((4, 3)) for _ in range(3)] + [rng.standard_normal(3)], 0.5),
+        ("norm above max_norm", ([3 * rng.standard_normal((3, 2)), 3 * rng.standard_normal(2)], 1.0)),
+        ("norm below max_norm (unchanged)", ([0.01 * rng.standard_normal((2, 2)), 0.01 * rng.standard_normal(2)], 1.0)),
+        ("one array (1, 1)", ([np.array([[5.0]])], 2.0)),
+        ("all zeros", ([np.zeros((2, 3)), np.zeros(3)], 1.0)),
+        ("many arrays", ([rng.standard_normal((4, 3)) for _ in range(3)] + [rng.standard_normal(3)], 0.5)),
     ]
 
 
-def check_q4(ans):
+def check_q4(ans, cases):
     fn = ans["clip_by_global_norm"]
     out = []
-    for name, grads, max_norm in _clip_cases():
+    for name, (grads, max_norm) in cases:
         inputs = [g.copy() for g in grads]
         got = call("clip_by_global_norm", fn, inputs, max_norm)
         if any(not np.array_equal(a, b) for a, b in zip(inputs, grads)) or len(inputs) != len(grads):
@@ -92,7 +93,7 @@ QUESTIONS = (
     Question("q2", "which network's gradients vanish", 2, ("q2_answer",), check_q2),
     Question("q3", "a bound after ten sigmoid layers", 1, ("q3_bound",), check_q3),
     Question("q4", "clipping by the global norm", 3, ("clip_by_global_norm",), check_q4,
-             forbidden=("backprop.optim.clip_by_global_norm",)),
+             forbidden=("backprop.optim.clip_by_global_norm",), cases=clip_cases),
 )
 
 register(EXERCISE, QUESTIONS)
