@@ -70,7 +70,7 @@ def test_exit_code_zero_and_summary(graded):
 
 def test_csv_columns_exact(graded):
     _, header, rows, _ = graded
-    assert header == ["submission", "exercise", "question", "points", "max_points", "status", "message"]
+    assert header == ["submission", "exercise", "question", "points", "max_points", "status", "message", "hints"]
     assert all(r["status"] in grade.STATUSES for r in rows)
 
 
@@ -124,7 +124,6 @@ def test_messages_say_what_happened(graded):
     assert "SyntaxError" in msg("syntax_error.ipynb", "q1")
     assert "nan" in msg("nan.ipynb", "q1").lower()
     assert "shape" in msg("wrong_shape.ipynb", "q2")
-    assert "modified the grader" in msg("monkeypatch_at_check.ipynb", "q1")
     assert "RecursionError" in msg("recursion.ipynb", "q1")
     assert "generator" in msg("unpicklable.ipynb", "q3")
     assert "demo_dense" in msg("homework.ipynb", "")  # names the exercise ids it expected

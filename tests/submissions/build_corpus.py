@@ -95,12 +95,12 @@ def cases():
     c["monkeypatch_at_check.ipynb"] = nb(
         "def dense_forward(x, W, b):\n    import backprop.grade.demo as demo\n"
         "    demo._compare = lambda *a: ''\n    demo.ref_dense_forward = lambda x, W, b: x @ W\n    return x @ W",
-        Q2, Q3), dict(ALL_PASS, q1="error")
+        Q2, Q3), dict(ALL_PASS, q1="failed")
     # the learner ran the check in the same cell as the answer: the answer must still count
     c["check_in_answer_cell.ipynb"] = nb(Q1, Q2 + "\n" + CHECK.format(q="q2"), Q3, checks=False), ALL_PASS
     c["recursion.ipynb"] = nb("def dense_forward(x, W, b):\n    return dense_forward(x, W, b)", Q2, Q3), \
         dict(ALL_PASS, q1="error")
-    c["unpicklable.ipynb"] = nb(Q1, Q2, "n_params = (i for i in range(8))"), dict(ALL_PASS, q3="error")
+    c["unpicklable.ipynb"] = nb(Q1, Q2, "n_params = (i for i in range(8))"), dict(ALL_PASS, q3="failed")
     c["corrupt.ipynb"] = b'{"cells": [{"cell_type": "code", "source": "x = ', {"*": "invalid"}
     c["empty.ipynb"] = b"", {"*": "invalid"}
     c["not_a_notebook.ipynb"] = b"def dense_forward(x, W, b):\n    return x @ W + b\n", {"*": "invalid"}
