@@ -80,7 +80,7 @@ MARKER = "backprop-grade-corpus-survivor"  # in the command line of the processe
 def attacker(outdir, csv_path):
     """Code cells that try every cross-submission and grader-output attack we know of."""
     victim = os.path.join(os.path.abspath(outdir), "z_victim.ipynb")
-    return ("import os, subprocess, glob\n"
+    return ("import os, subprocess, glob, time\n"
             f"VICTIM, CSV, SOLUTION = {victim!r}, {os.path.abspath(csv_path)!r}, {SOLUTION!r}\n"
             "seen = []\n"
             "for path in (VICTIM, CSV, SOLUTION, '/root/.bashrc'):\n"
@@ -111,7 +111,8 @@ def attacker(outdir, csv_path):
             f"cmd = 'sleep 2; for f in ' + VICTIM + ' ' + CSV + '; do echo broken > $f; done; sleep 600 # {MARKER}'\n"
             "spawned = 0\n"
             "daemon = subprocess.Popen(['setsid', 'sh', '-c', cmd], stdin=subprocess.DEVNULL,\n"
-            "                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)\n"
+            "                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "time.sleep(0.2)\n"
             "spawned += daemon.poll() is None\n"
             "pid = os.fork()\n"
             "if pid == 0:\n"
