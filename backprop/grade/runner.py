@@ -28,9 +28,14 @@ import shutil
 import sys
 import tempfile
 
-from backprop.grade import plain
-from backprop.grade.checks.core import judge, make_cases
-from backprop.grade.kernel import MUTE_CELL, calls_check, defined_names, execute, is_check_cell
+# nbformat imports jsonschema, which builds a Lark grammar at import time (``rfc3987_syntax``,
+# python-jsonschema/jsonschema#1428, 1-5 s) only to check the ``iri`` format, which the notebook
+# schema does not use. This process is ours alone, so marking the module absent is safe here.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+from backprop.grade import plain  # noqa: E402
+from backprop.grade.checks.core import judge, make_cases  # noqa: E402
+from backprop.grade.kernel import MUTE_CELL, calls_check, defined_names, execute, is_check_cell  # noqa: E402
 
 
 def code_cells(raw: bytes) -> list[tuple[int, str]]:
