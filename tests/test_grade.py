@@ -447,12 +447,12 @@ def test_demo_reference_matches_torch():
         np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-12)
 
 
-def test_grader_crash_is_reported_for_that_submission(tmp_path, monkeypatch):
+def test_grader_crash_is_reported_for_that_submission(tmp_path):
     """If the per-submission grading process fails, the submission still gets its rows, as errors."""
     raw = nbformat.writes(corpus.nb(corpus.Q1, corpus.Q2, corpus.Q3)).encode()
-    monkeypatch.setattr(grade.sys, "executable", "/bin/false")  # the runner "crashes" with exit code 1
+    # an empty sandbox view makes the runner crash (KeyError, exit code 1) before any kernel starts
     rows = grade.grade_one("correct.ipynb", (raw, ""), demo.EXERCISES, DEMO, seed=1, views={"demo_dense": {}},
                            workdir=str(tmp_path), timeout=10, cell_timeout=5, question_timeout=5, memory_mb=2048)
     assert [r["question"] for r in rows] == ["q1", "q2", "q3"]
     assert all(r["status"] == "error" and r["points"] == 0.0 for r in rows)
-    assert "exit code 1" in rows[0]["message"]
+    assert "exit code 1" in rows[0]["message"] and "KeyError" in rows[0]["message"]

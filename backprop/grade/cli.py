@@ -46,12 +46,12 @@ import argparse
 import csv
 import importlib
 import json
+import multiprocessing
 import os
 import secrets
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
@@ -180,7 +180,32 @@ def _kill_group(proc):
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    proc.wait()
+    proc.join()
+
+
+_CONTEXT = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _runner_context():
+    """A fork server that has imported the runner, nbclient and the checks once: a submission's
+    runner process is forked from it, fresh each time, without paying for those imports."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            from backprop.grade.runner import PRELOAD
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD + list(_PRELOAD_CHECKS))
+            _CONTEXT = ctx
+        return _CONTEXT
+
+
+_PRELOAD_CHECKS: set = set()
+
+
+def _child_main(spec_path, out_path, err_path):
+    from backprop.grade.runner import child_main
+    child_main(spec_path, out_path, err_path)
 
 
 def _rows(path, exercise, status, message, questions=()):
@@ -216,18 +241,20 @@ def grade_one(path, snap, exercises, checks_module, *, seed, views, workdir, tim
             spec_path, out_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "rows.json")
             with open(spec_path, "w") as f:
                 json.dump(spec, f)
-            with open(os.path.join(tmp, "stderr"), "w+b") as err:
-                proc = subprocess.Popen([sys.executable, "-m", "backprop.grade.runner", spec_path, out_path],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                        start_new_session=True)
-                try:
-                    code = proc.wait(timeout=hard_limit)
-                except subprocess.TimeoutExpired:
-                    _kill_group(proc)
-                    return _rows(path, exercise, "error",
-                                 f"grading this submission took over {hard_limit:g} s and was stopped", questions)
-                err.seek(0)
-                tail = " ".join(err.read().decode("utf-8", "replace").strip().splitlines()[-1:])[:200]
+            err_path = os.path.join(tmp, "stderr")
+            proc = _runner_context().Process(target=_child_main, args=(spec_path, out_path, err_path))
+            proc.start()
+            proc.join(hard_limit)
+            if proc.exitcode is None:
+                _kill_group(proc)
+                return _rows(path, exercise, "error",
+                             f"grading this submission took over {hard_limit:g} s and was stopped", questions)
+            code = proc.exitcode
+            try:
+                with open(err_path, "rb") as err:
+                    tail = " ".join(err.read().decode("utf-8", "replace").strip().splitlines()[-1:])[:200]
+            except OSError:
+                tail = ""
             if code != 0 or not os.path.exists(out_path):
                 return _rows(path, exercise, "error",
                              f"the grader failed on this submission (exit code {code}): {tail}", questions)
@@ -327,6 +354,7 @@ def grade_paths(paths, *, checks_module="backprop.grade.checks", timeout=DEFAULT
     if not memory_mb >= 64:
         raise UsageError(f"--memory-limit must be at least 64 (MB), got {memory_mb}")
     exercises = load_exercises(checks_module)
+    _PRELOAD_CHECKS.add(checks_module)
     files = [f for f in discover(paths) if _escape(f) not in set(done)]
     try:
         sandbox.probe()

@@ -1,9 +1,11 @@
 """Grade one submission: the trusted side of the grader.
 
 Started by ``backprop.grade`` (one process per submission, so a crash here
-costs only this submission) as ``python -m backprop.grade.runner SPEC.json
-OUT.json``; writes the rows as JSON to ``OUT.json``. This process never runs
-the submission's code and never unpickles anything: it
+costs only this submission), forked from a fork server that has imported
+this module, nbclient and the checks once (``child_main``), or as ``python -m
+backprop.grade.runner SPEC.json OUT.json``; writes the rows as JSON to
+``OUT.json``. This process never runs the submission's code and never
+unpickles anything: it
 
 1. reads the grader's snapshot of the notebook (bytes taken before any
    kernel started) and keeps its code cells;
@@ -139,6 +141,21 @@ def _decide(q, exercise, registry, cells, outcomes, collected, note, box, cases,
                     return why[0], why[1], None
     res = judge(exercise, q.id, data, cases, registry)
     return res.status, res.message, res
+
+
+PRELOAD = ["backprop.grade.runner", "nbformat", "nbclient", "nbclient.client", "jupyter_client.manager",
+           "jupyter_client.kernelspec", "zmq", "backprop.grade.sandbox"]
+
+
+def child_main(spec_path, out_path, err_path):
+    """Entry point in a process forked for one submission: own session, stderr to ``err_path``."""
+    os.setsid()
+    fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.dup2(fd, 2)
+    sys.exit(main([spec_path, out_path]))
 
 
 def main(argv=None) -> int:
