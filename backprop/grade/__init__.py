@@ -5,10 +5,11 @@
   serves both the instant feedback in the notebook (``check``) and the batch
   grader.
 - ``python -m backprop.grade PATH... --csv grades.csv``: the batch grader
-  (``cli``). Each submission runs in a sandboxed kernel (``sandbox``,
-  ``kernel``); its answers come back as plain data (``plain``) to a process
-  that never runs learner code and judges them (``runner``); ``report``
-  writes the instructor's page.
+  (``cli``). Submissions are found and read before anything runs
+  (``intake``); each runs in a sandboxed kernel (``sandbox``, ``kernel``);
+  its answers come back as plain data (``plain``) to a process that never
+  runs learner code and judges them (``runner``); the rows go to an atomic
+  CSV (``gradebook``) and the instructor's page (``report``).
 - ``demo``: a three-question exercise that the grader's own tests use.
 
 Nothing in the reference implementation or the labs imports this wing.

@@ -43,7 +43,6 @@ Library use: ``grade_paths(paths, ...)`` returns the rows as dicts.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import json
 import multiprocessing
@@ -51,128 +50,21 @@ import os
 import secrets
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-COLUMNS = ("submission", "exercise", "question", "points", "max_points", "status", "message", "hints")
-STATUSES = ("passed", "failed", "not_attempted", "error", "timeout", "invalid")
+from backprop.grade.gradebook import COLUMNS, STATUSES, read_csv, sort_rows, summary, write_csv  # noqa: F401
+from backprop.grade.gradebook import escape as _escape
+from backprop.grade.intake import (MAX_SUBMISSION_BYTES, UsageError, discover,  # noqa: F401
+                                   exercise_from_name, identify, snapshot)
+
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_CELL_TIMEOUT = 60.0
 DEFAULT_QUESTION_TIMEOUT = 30.0
-MAX_SUBMISSION_BYTES = 50 * 2**20
 
-
-class UsageError(Exception):
-    """Bad command line, or no sandbox: exit code 2."""
-
-
-def discover(paths) -> list[str]:
-    """Submission paths under ``paths``, sorted and without duplicates; ``UsageError`` if none.
-
-    Every entry whose name ends in ``.ipynb`` is listed, whatever it is (a
-    FIFO, a link, a folder): ``snapshot`` decides. Links to folders are not followed.
-    """
-    found = []
-    for p in paths:
-        if os.path.isdir(p) and not (os.path.islink(p) and p.endswith(".ipynb")):
-            for root, dirs, files in os.walk(p):
-                keep = []
-                for d in sorted(dirs):
-                    if d.endswith(".ipynb"):
-                        found.append(os.path.join(root, d))
-                    elif d != ".ipynb_checkpoints":
-                        keep.append(d)
-                dirs[:] = keep
-                found += [os.path.join(root, f) for f in files if f.endswith(".ipynb")]
-        elif os.path.lexists(p):
-            found.append(p)
-        else:
-            raise UsageError(f"no such file or directory: {p}")
-    found = sorted(set(os.path.normpath(f) for f in found))
-    if not found:
-        raise UsageError(f"no .ipynb notebooks found in: {', '.join(map(str, paths))}")
-    return found
-
-
-def snapshot(path: str) -> tuple[bytes | None, str]:
-    """(the file's bytes, '') or (None, why it cannot be graded); never blocks, never follows a link."""
-    try:
-        st = os.lstat(path)
-    except OSError as e:
-        return None, f"cannot read file: {e.strerror}"
-    kinds = [(stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]
-    for test, what in kinds:
-        if test(st.st_mode):
-            return None, f"not a regular file: {what}; submit the notebook file itself"
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as e:
-        return None, f"cannot read file: {e.strerror}"
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, "not a regular file; submit the notebook file itself"
-        if st.st_size > MAX_SUBMISSION_BYTES:
-            return None, f"file too large ({st.st_size} bytes; at most {MAX_SUBMISSION_BYTES})"
-        chunks, total = [], 0
-        while True:
-            b = os.read(fd, 1 << 20)
-            if not b:
-                break
-            chunks.append(b)
-            total += len(b)
-            if total > MAX_SUBMISSION_BYTES:
-                return None, f"file too large (over {MAX_SUBMISSION_BYTES} bytes)"
-        return b"".join(chunks), ""
-    except OSError as e:
-        return None, f"cannot read file: {e.strerror}"
-    finally:
-        os.close(fd)
-
-
-def identify(raw: bytes, path: str, exercises: dict) -> tuple[str | None, str]:
-    """(exercise id, '') or (None, why the file cannot be graded), from a snapshot's bytes."""
-    expected = f"expected metadata backprop.exercise or a file name containing one of {sorted(exercises)}"
-    if not raw.strip():
-        return None, "empty file, not a notebook"
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except RecursionError:
-        return None, "not a notebook: JSON nested too deeply to read"
-    except (UnicodeDecodeError, ValueError) as e:
-        return None, f"not a notebook: invalid JSON ({type(e).__name__}: {str(e)[:100]})"
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list) or type(data.get("nbformat")) is not int:
-        return None, "not a notebook: JSON without the nbformat 'cells' list and 'nbformat' version"
-    for i, cell in enumerate(data["cells"], start=1):
-        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str) \
-                or not isinstance(cell.get("source", ""), (str, list)):
-            return None, f"not a notebook: cell {i} has no 'cell_type' or its 'source' is not text"
-    meta = data.get("metadata")
-    meta = meta.get("backprop") if isinstance(meta, dict) else None
-    ex = meta.get("exercise") if isinstance(meta, dict) else None
-    if isinstance(ex, str):
-        if ex in exercises:
-            return ex, ""
-        return None, f"unknown exercise {ex[:60]!r} in metadata; {expected}"
-    ex = exercise_from_name(path, exercises)
-    if ex is not None:
-        return ex, ""
-    return None, f"cannot tell which exercise this is: {expected}"
-
-
-def exercise_from_name(path: str, exercises: dict) -> str | None:
-    """The exercise whose id the file name contains (``alice_ex03_backward_pass.ipynb``)."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    for ex in sorted(exercises, key=len, reverse=True):
-        if ex in stem:
-            return ex
-    return None
 
 
 def _kill_group(proc):
@@ -275,67 +167,6 @@ def load_exercises(checks_module: str) -> dict:
     return exercises
 
 
-def _escape(s: str) -> str:
-    """``s`` with whatever UTF-8 cannot hold (lone surrogates) written as escapes."""
-    return str(s).encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _question_order(exercises):
-    return {(ex, q.id): i for ex, qs in exercises.items() for i, q in enumerate(qs)}
-
-
-def sort_rows(rows, exercises):
-    order = _question_order(exercises)
-    return sorted(rows, key=lambda r: (_escape(r["submission"]), order.get((r["exercise"], r["question"]), 99),
-                                       r["question"]))
-
-
-def write_csv(rows, path) -> None:
-    """Write the rows atomically: a temporary file beside ``path``, then a rename over it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".grades-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-            w.writeheader()
-            for r in rows:
-                w.writerow(dict(r, submission=_escape(r["submission"]), exercise=_escape(r["exercise"]),
-                                message=_escape(r["message"]), points=f"{r['points']:g}",
-                                max_points=f"{r['max_points']:g}",
-                                hints=json.dumps(r.get("hints") or {}, ensure_ascii=False) if r.get("hints") else ""))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def read_csv(path) -> list[dict]:
-    """Rows of a CSV this grader wrote (for ``--resume``); ``UsageError`` if it is not one."""
-    try:
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) not in (COLUMNS, COLUMNS[:-1]):
-                raise UsageError(f"--resume: {path} is not a grades CSV of this grader (columns {reader.fieldnames})")
-            rows = []
-            for r in reader:
-                try:
-                    hints = json.loads(r.get("hints") or "{}")
-                except ValueError:
-                    hints = {}
-                rows.append(dict(r, points=float(r["points"]), max_points=float(r["max_points"]),
-                                 hints=hints if isinstance(hints, dict) else {}))
-            return rows
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError, KeyError, csv.Error) as e:
-        raise UsageError(f"--resume: cannot read {path}: {e}") from e
-
-
 def grade_paths(paths, *, checks_module="backprop.grade.checks", timeout=DEFAULT_TIMEOUT,
                 cell_timeout=DEFAULT_CELL_TIMEOUT, question_timeout=DEFAULT_QUESTION_TIMEOUT, jobs=1,
                 memory_mb=None, done=(), on_rows=None) -> list[dict]:
@@ -392,23 +223,6 @@ def grade_paths(paths, *, checks_module="backprop.grade.checks", timeout=DEFAULT
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def summary(rows) -> str:
-    by_sub: dict[str, list[dict]] = {}
-    for r in rows:
-        by_sub.setdefault(_escape(r["submission"]), []).append(r)
-    width = max([len("submission")] + [len(s) for s in by_sub])
-    exw = max([len("exercise")] + [len(_escape(r["exercise"])) for r in rows])
-    head = f"{'submission':<{width}}  {'exercise':<{exw}}  {'score':>9}  " + " ".join(f"{s:>7.7}" for s in STATUSES)
-    lines = [head, "-" * len(head)]
-    for sub, rs in by_sub.items():
-        counts = Counter(r["status"] for r in rs)
-        score = f"{sum(r['points'] for r in rs):g}/{sum(r['max_points'] for r in rs):g}"
-        lines.append(f"{sub:<{width}}  {_escape(rs[0]['exercise']):<{exw}}  {score:>9}  "
-                     + " ".join(f"{counts.get(s, 0):>7}" for s in STATUSES))
-    lines.append(f"{len(by_sub)} submissions, {len(rows)} rows")
-    return "\n".join(lines)
-
-
 def main(argv=None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -443,20 +257,20 @@ def main(argv=None) -> int:
         def save(new_rows):
             write_csv(sort_rows(kept + new_rows, exercises), a.csv)
 
-        rows = grade_paths(a.paths, checks_module=a.checks_module, timeout=a.timeout, cell_timeout=a.cell_timeout,
-                           question_timeout=a.question_timeout, jobs=a.jobs, memory_mb=a.memory_limit, done=done,
-                           on_rows=save)
+        new = grade_paths(a.paths, checks_module=a.checks_module, timeout=a.timeout, cell_timeout=a.cell_timeout,
+                          question_timeout=a.question_timeout, jobs=a.jobs, memory_mb=a.memory_limit, done=done,
+                          on_rows=save)
     except UsageError as e:
         p.print_usage(sys.stderr)
         print(f"error: {e}", file=sys.stderr)
         return 2
-    rows = sort_rows(kept + rows, exercises)
+    rows = sort_rows(kept + new, exercises)
     write_csv(rows, a.csv)
     if a.report:
         from backprop.grade.report import write_report
         write_report(rows, a.report, exercises)
     print(summary(rows))
     extra = f" and {a.report}" if a.report else ""
-    print(f"graded {len(rows) and len({r['submission'] for r in rows}) - len(done)} submissions in "
+    print(f"graded {len({r['submission'] for r in new})} submissions in "
           f"{time.monotonic() - t0:.1f} s; wrote {a.csv}{extra}")
     return 0
