@@ -456,3 +456,14 @@ def test_grader_crash_is_reported_for_that_submission(tmp_path):
     assert [r["question"] for r in rows] == ["q1", "q2", "q3"]
     assert all(r["status"] == "error" and r["points"] == 0.0 for r in rows)
     assert "exit code 1" in rows[0]["message"] and "KeyError" in rows[0]["message"]
+
+
+def test_lookup_table_passes_the_notebook_check_but_not_the_grader():
+    """The corpus's lookup table is right on the notebook's inputs: only the grader's secret seed beats it."""
+    src = corpus.cases()["lookup_table.ipynb"][0].cells[2].source
+    ns = {"np": np}
+    exec(src, ns)
+    assert demo.run_question("demo_dense", "q1", ns).status == "passed"
+    from backprop.grade.checks import core
+    res = core.run_question("demo_dense", "q1", ns, seed=[12345, 0], registry=demo.EXERCISES)  # another seed
+    assert res.status == "failed"
