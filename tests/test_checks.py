@@ -438,3 +438,29 @@ def two_layer_backward(X, y, W1, b1, W2, b2):
     notebook["dense_backward"] = notebook["pkg_dense_backward"]
     assert forbidden_calls("ex03_backward_pass", "q3", notebook) == [
         "two_layer_backward uses backprop.layers.dense_backward"]
+
+
+def test_case_inputs_keep_their_dtype_and_outputs_arrive_as_float64():
+    """Integer labels reach the learner's function as integers; what it returns is judged as float64."""
+    from backprop.grade.checks.core import Question, register
+    seen = {}
+
+    def cases(rng):
+        return [("labels", (rng.integers(0, 3, size=4), rng.standard_normal((4, 3))))]
+
+    def check_q(ans, cs):
+        (name, (y, logits)), = cs
+        got = call_("pick", ans["pick"], y, logits)
+        seen["got"] = got
+        return [Case(name, bool(np.allclose(got, logits[np.arange(4), y])))]
+
+    def pick(y, logits):
+        seen["dtype"] = y.dtype.kind
+        return logits[np.arange(len(y)), y].astype(np.float32)
+
+    from backprop.grade.checks.core import call as call_
+    registry = {}
+    register("ex_dtype", (Question("q1", "pick", 1, ("pick",), check_q, cases=cases),), registry=registry)
+    res = run_question("ex_dtype", "q1", {"pick": pick}, registry=registry)
+    assert res.status == "passed", res.text()
+    assert seen["dtype"] == "i" and seen["got"].dtype == np.float64

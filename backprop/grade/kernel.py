@@ -115,7 +115,7 @@ def __backprop_grade_collect(module, exercise, question, indir, outdir):
     from backprop.grade import plain
     from backprop.grade.checks import core
     q = core.get_question(exercise, question, importlib.import_module(module).EXERCISES)
-    cases = plain.read(indir) if q.cases is not None else None
+    cases = plain.read(indir, keep_dtype=True) if q.cases is not None else None
     plain.write(core.collect(q, globals(), cases), outdir)
 __backprop_grade_collect(%r, %r, %r, %r, %r)
 """

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import stat
 
@@ -106,8 +105,8 @@ def write(value, directory: str) -> None:
         json.dump(doc, f)
 
 
-def roundtrip(value):
-    """``decode(encode(value))`` in memory: what the checks would see after a grading run."""
+def roundtrip(value, keep_dtype=False):
+    """``decode(encode(value))`` in memory: what the other side would see after a grading run."""
     import numpy as np
 
     arrays: list = []
@@ -117,7 +116,7 @@ def roundtrip(value):
         buf = io.BytesIO()
         np.save(buf, a, allow_pickle=False)
         blobs[f"a{i}.npy"] = buf.getvalue()
-    return decode(doc, blobs.get)
+    return decode(doc, blobs.get, keep_dtype)
 
 
 # ---------------------------------------------------------------- decoding (checking side)
@@ -126,8 +125,13 @@ class PlainError(Exception):
     """The data could not be read as plain data (missing, too large, malformed)."""
 
 
-def decode(doc, get_blob):
-    """Rebuild a value from a JSON document; ``get_blob(name)`` returns an array file's bytes or None."""
+def decode(doc, get_blob, keep_dtype=False):
+    """Rebuild a value from a JSON document; ``get_blob(name)`` returns an array file's bytes or None.
+
+    Arrays become plain ``float64`` arrays (what the checks compare), or keep
+    their numeric dtype with ``keep_dtype`` (the inputs the kernel receives:
+    integer labels stay integers).
+    """
     import numpy as np
 
     budget = [MAX_ARRAY_BYTES]
@@ -145,7 +149,7 @@ def decode(doc, get_blob):
             return Opaque("unreadable array")
         if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
             return Opaque("non-numeric array")
-        return np.array(arr, dtype=np.float64)  # a fresh, plain float64 array
+        return np.array(arr, dtype=None if keep_dtype else np.float64)  # a fresh, plain array
 
     def dec(v, depth):
         if v is None or type(v) in (bool, int):
@@ -210,7 +214,7 @@ def _read_regular(dir_fd: int, name: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
-def read(root: str, *relparts: str):
+def read(root: str, *relparts: str, keep_dtype: bool = False):
     """Read plain data written by ``write`` into ``root/relparts`` (an untrusted folder).
 
     Raises ``PlainError`` when there is nothing readable there.
@@ -227,13 +231,6 @@ def read(root: str, *relparts: str):
             doc = json.loads(raw.decode("utf-8", "surrogatepass"))
         except (ValueError, RecursionError, UnicodeDecodeError) as e:
             raise PlainError(f"malformed data.json ({type(e).__name__})") from None
-        return decode(doc, lambda name: _read_regular(fd, name, MAX_ARRAY_BYTES))
+        return decode(doc, lambda name: _read_regular(fd, name, MAX_ARRAY_BYTES), keep_dtype)
     finally:
         os.close(fd)
-
-
-def finite_or_none(x):
-    """``float(x)`` when ``x`` is a plain finite number, else None."""
-    if type(x) in (int, float) and math.isfinite(float(x)):
-        return float(x)
-    return None

@@ -398,7 +398,7 @@ def run_question(exercise: str, question: str, namespace: dict, *, seed=NOTEBOOK
     q = get_question(exercise, question, registry)
     cases = make_cases(q, seed)
     try:
-        collected = roundtrip(collect(q, namespace, roundtrip(cases)))
+        collected = roundtrip(collect(q, namespace, roundtrip(cases, keep_dtype=True)))
     except RecursionError:
         collected = {n: {"kind": "value", "value": Opaque("too deeply nested")} for n in q.answers}
     return judge(exercise, question, collected, cases, registry)
