@@ -117,7 +117,17 @@ def check_q2(ans):
         (len(SEEDS) - expected, f"count the seeds whose final loss is below {TARGET_LOSS}, not above"),))]
 
 
-def check_q3(ans):
+def init_cases(rng):
+    """One case per seed of ``SEEDS``: the question is about these ten seeds, so ``rng`` is not used."""
+    return [(f"seed {s}", (s,)) for s in SEEDS]
+
+
+def call_init(init_params, args, namespace):
+    """Where the learner's code runs: ``init_params(default_rng(seed), hidden_units)``."""
+    return init_params(np.random.default_rng(args[0]), int(namespace["hidden_units"]))
+
+
+def check_q3(ans, cases):
     lr, hidden, epochs = ans["learning_rate"], ans["hidden_units"], ans["epochs"]
     cases = []
     try:
@@ -170,7 +180,8 @@ QUESTIONS = (
     Question("q1", "what zero initialisation does", 1, ("q1_answer",), check_q1),
     Question("q2", "small initial weights, seed by seed", 2, ("q2_post_solved",), check_q2),
     Question("q3", "settings that train XOR reliably", 5,
-             ("init_params", "learning_rate", "hidden_units", "epochs"), check_q3),
+             ("init_params", "learning_rate", "hidden_units", "epochs"), check_q3,
+             cases=init_cases, call=call_init),
 )
 
 register(EXERCISE, QUESTIONS)
