@@ -12,6 +12,7 @@ import numpy as np
 
 from backprop.grade.checks.compare import compare_choice, compare_scalar, fmt
 from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.plain import type_name
 
 EXERCISE = "ex04_training_xor"
 
@@ -71,7 +72,7 @@ def _stack_inits(init_params, hidden, seeds=SEEDS):
         p = call("init_params", init_params, np.random.default_rng(s), hidden)
         if not isinstance(p, dict) or set(shapes) - set(p):
             raise _Invalid("init_params must return a dict with keys W1, b1, W2, b2",
-                           f"got {type(p).__name__}" + (f" with keys {sorted(p)}" if isinstance(p, dict) else ""))
+                           f"got {type_name(p)}" + (f" with keys {sorted(p)}" if isinstance(p, dict) else ""))
         for k, shp in shapes.items():
             a = np.asarray(p[k], dtype=np.float64)
             if a.shape != shp:
