@@ -75,7 +75,7 @@ def encode(value, arrays: list) -> object:
         if isinstance(v, np.ndarray):
             if v.dtype.kind not in "biuf" or len(arrays) >= MAX_ARRAYS:
                 return {"o": f"ndarray of {v.dtype}"}
-            arrays.append(np.ascontiguousarray(v))
+            arrays.append(np.array(v, order="C"))  # a copy; ascontiguousarray would make a 0-d array 1-d
             return {"a": f"a{len(arrays) - 1}.npy"}
         if type(v) in (list, tuple):
             if len(v) > MAX_ITEMS:
