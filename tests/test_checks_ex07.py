@@ -261,3 +261,17 @@ def test_never_raises_for_garbage(q):
         assert res.status in ("failed", "error"), (g, res.text())
         assert not res.message.startswith("internal"), (g, res.text())
         assert res.points == 0 and "\n" not in res.message
+
+
+def test_np_seterr_in_the_notebook_does_not_hide_a_warning():
+    """call_warning sets NumPy's errors to warn where the learner's code runs, as the old direct call did."""
+    def right_but_warns(logits, y):
+        np.exp(np.array([1000.0]))                       # an overflow on the side
+        return softmax_ce_torch(logits, y)
+
+    old = np.seterr(all="ignore")
+    try:
+        res = run_question(EX, "q1", {"softmax_cross_entropy": right_but_warns})
+    finally:
+        np.seterr(**old)
+    assert res.status == "failed" and "raised a warning: overflow" in res.text(), res.text()
