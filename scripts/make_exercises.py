@@ -17,7 +17,9 @@ nbconvert without an nbgrader course directory:
    answer name it assigns, so a student notebook runs top to bottom and its
    checks say "not attempted".
 2. ``ClearOutput`` removes the solution's outputs.
-3. ``metadata["backprop"]["exercise"]`` is set; the notebook is executed with
+3. ``metadata["backprop"]["exercise"]`` is set, and every check cell (nbgrader
+   ``grade`` and not ``solution``) is tagged ``remove-output``, so the book
+   does not show a stored "not attempted" under each check; the notebook is executed with
    nbclient (without storing widget state, whose model ids change every run)
    so that its stored outputs show "not attempted" for nbval.
 """
@@ -131,6 +133,11 @@ def make_student(solution_path: Path):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = relink(cell.source, solution_path.parent, STUDENT)
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            tags = cell.metadata.setdefault("tags", [])   # a check cell: no stored
+            if "remove-output" not in tags:                 # "not attempted" in the book
+                tags.append("remove-output")
     title = nb.cells[0]
     if title.cell_type == "markdown" and SOLUTION_TITLE in title.source.split("\n", 1)[0]:
         title.source = title.source.replace(SOLUTION_TITLE, "", 1)

@@ -265,13 +265,13 @@ def test_ex03_sigmoid_and_network_mistakes():
 
 
 def test_ex03_reference_matches_torch():
-    from backprop.grade.checks.ex03_backward_pass import dense_cases, two_layer_cases, two_layer_reference
+    from backprop.grade.checks.ex03_backward_pass import dense_cases, reference_two_layer, two_layer_cases
     from backprop.layers import dense_backward
-    for _, (dout, x, W) in dense_cases():
+    for _, (dout, x, W) in dense_cases(np.random.default_rng(1)):
         for got, exp in zip(dense_backward(dout, (x, W)), dense_backward_torch(dout, x, W)):
             np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12)
-    for _, args in two_layer_cases():
-        for got, exp in zip(two_layer_reference(*args)[1], two_layer_backward_torch(*args)):
+    for _, args in two_layer_cases(np.random.default_rng(2)):
+        for got, exp in zip(reference_two_layer(*args)[1], two_layer_backward_torch(*args)):
             np.testing.assert_allclose(got, exp, rtol=1e-10, atol=1e-12)
 
 
@@ -364,9 +364,10 @@ def test_ex05_mistakes():
 
 
 def test_ex05_expected_gradients_match_torch():
-    from backprop.grade.checks.ex05_gradient_checking import _grad_fns
+    from backprop.grade.checks.ex05_gradient_checking import exact_grad, grad_cases, make_f
     torch_fns = [lambda x: (x ** 3).sum(), None, lambda x: (torch.exp(x) * x).sum()]
-    for (name, f, x, exact), tf in zip(_grad_fns(), torch_fns):
+    for (name, (spec, x, _)), tf in zip(grad_cases(np.random.default_rng(5)), torch_fns):
+        f, exact = make_f(spec), exact_grad(spec, x)
         if tf is not None:
             np.testing.assert_allclose(exact, _torch_grads(tf, x)[0], rtol=1e-12)
         np.testing.assert_allclose(exact, numerical_gradient_ok(f, x), rtol=1e-6, atol=1e-9)
@@ -434,9 +435,9 @@ def test_ex06_q5_softmax_cross_entropy_backward():
 
 
 def test_ex06_q5_reference_matches_torch_and_the_package():
-    from backprop.grade.checks.ex06_vanishing_gradients import _q5_cases, reference_softmax_ce_backward
+    from backprop.grade.checks.ex06_vanishing_gradients import reference_softmax_ce_backward, softmax_ce_cases
     from backprop.losses import softmax_cross_entropy
-    for _, logits, y in _q5_cases():
+    for _, (logits, y) in softmax_ce_cases(np.random.default_rng(6)):
         exp = reference_softmax_ce_backward(logits, y)
         np.testing.assert_allclose(exp, softmax_ce_backward_torch(logits, y), rtol=1e-10, atol=1e-15)
         np.testing.assert_allclose(exp, softmax_cross_entropy(logits, y)[1], rtol=1e-10, atol=1e-15)
@@ -517,3 +518,29 @@ def two_layer_backward(X, y, W1, b1, W2, b2):
     notebook["dense_backward"] = notebook["pkg_dense_backward"]
     assert forbidden_calls("ex03_backward_pass", "q3", notebook) == [
         "two_layer_backward uses backprop.layers.dense_backward"]
+
+
+def test_case_inputs_keep_their_dtype_and_outputs_arrive_as_float64():
+    """Integer labels reach the learner's function as integers; what it returns is judged as float64."""
+    from backprop.grade.checks.core import Question, register
+    seen = {}
+
+    def cases(rng):
+        return [("labels", (rng.integers(0, 3, size=4), rng.standard_normal((4, 3))))]
+
+    def check_q(ans, cs):
+        (name, (y, logits)), = cs
+        got = call_("pick", ans["pick"], y, logits)
+        seen["got"] = got
+        return [Case(name, bool(np.allclose(got, logits[np.arange(4), y])))]
+
+    def pick(y, logits):
+        seen["dtype"] = y.dtype.kind
+        return logits[np.arange(len(y)), y].astype(np.float32)
+
+    from backprop.grade.checks.core import call as call_
+    registry = {}
+    register("ex_dtype", (Question("q1", "pick", 1, ("pick",), check_q, cases=cases),), registry=registry)
+    res = run_question("ex_dtype", "q1", {"pick": pick}, registry=registry)
+    assert res.status == "passed", res.text()
+    assert seen["dtype"] == "i" and seen["got"].dtype == np.float64

@@ -51,15 +51,15 @@ def test_right_answer_passes(q):
 
 
 def test_references_match_torch():
-    for _, logits, y in ex07.softmax_ce_cases():
+    for _, (logits, y) in ex07.softmax_ce_cases(np.random.default_rng(7)):
         loss, grad = ex07.reference_softmax_ce(logits, y)
         tl, tg = softmax_ce_torch(logits, y)
         assert loss == pytest.approx(tl, rel=1e-12)
         np.testing.assert_allclose(grad, tg, rtol=1e-10, atol=1e-15)
-    for _, x in ex07.log_sigmoid_cases():
+    for _, (x,) in ex07.log_sigmoid_cases(np.random.default_rng(8)):
         np.testing.assert_allclose(ex07.reference_log_sigmoid(x), log_sigmoid_torch(x),
                                    rtol=1e-12, atol=0)
-    for _, x, y in ex07.bce_cases():
+    for _, (x, y) in ex07.bce_cases(np.random.default_rng(9)):
         loss, grad = ex07.reference_bce(x, y)
         tl, tg = bce_torch(x, y)
         assert loss == pytest.approx(tl, rel=1e-12)
@@ -261,3 +261,17 @@ def test_never_raises_for_garbage(q):
         assert res.status in ("failed", "error"), (g, res.text())
         assert not res.message.startswith("internal"), (g, res.text())
         assert res.points == 0 and "\n" not in res.message
+
+
+def test_np_seterr_in_the_notebook_does_not_hide_a_warning():
+    """call_warning sets NumPy's errors to warn where the learner's code runs, as the old direct call did."""
+    def right_but_warns(logits, y):
+        np.exp(np.array([1000.0]))                       # an overflow on the side
+        return softmax_ce_torch(logits, y)
+
+    old = np.seterr(all="ignore")
+    try:
+        res = run_question(EX, "q1", {"softmax_cross_entropy": right_but_warns})
+    finally:
+        np.seterr(**old)
+    assert res.status == "failed" and "raised a warning: overflow" in res.text(), res.text()

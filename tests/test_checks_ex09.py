@@ -78,8 +78,8 @@ def test_untouched_stub_is_not_attempted(q):
 
 
 def test_references_match_torch():
-    for _, (dout, x, gamma, eps) in ex09.backward_cases():
-        w = ex09.wrong_backwards(dout, x, gamma, eps)
+    for _, (dout, x, gamma, eps) in ex09.backward_cases(np.random.default_rng(9)):
+        w = ex09.reference_backward_variants(dout, x, gamma, eps)
         for mine, theirs in zip((w["dx"], w["dgamma"], w["dbeta"]),
                                 batchnorm_backward_torch(dout, x, gamma, eps)):
             np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)

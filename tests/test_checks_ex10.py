@@ -80,16 +80,16 @@ def test_untouched_stub_is_not_attempted(q):
 
 
 def test_references_match_the_package_and_torch():
-    for lr0, total, warmup, lr_min in ex10.schedule_cases():
-        right = ex10.schedule_variants(lr0, total, warmup, lr_min)["right"]
+    for _, (lr0, total, warmup, lr_min) in ex10.schedule_cases(np.random.default_rng(10)):
+        right = ex10.reference_schedule_variants(lr0, total, warmup, lr_min)["right"]
         ours = [optim.cosine_lr(lr0, t, total, warmup, lr_min) for t in range(total + 1)]
         np.testing.assert_allclose(right, ours, rtol=1e-13, atol=1e-15)
-    for _, (w, g, v, lr, beta) in ex10.momentum_cases():
+    for _, (w, g, v, lr, beta) in ex10.momentum_cases(np.random.default_rng(11)):
         new_w, new_v = momentum_step_torch(w, g, v, lr, beta)
         ours, state = optim.momentum({"w": w}, {"w": g}, {"v": {"w": v}}, lr, beta)
         np.testing.assert_allclose(ours["w"], new_w, rtol=1e-13)
         np.testing.assert_allclose(state["v"]["w"], new_v, rtol=1e-13)
-    for _, (params, grads, lr) in ex10.ratio_cases():
+    for _, (params, grads, lr) in ex10.ratio_cases(np.random.default_rng(12)):
         new, _ = optim.sgd(params, grads, lr)
         expected = monitor.update_ratios(params, new)
         got = update_weight_ratios(params, grads, lr)

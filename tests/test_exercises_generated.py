@@ -21,7 +21,11 @@ IDS = sorted(EXERCISES)
 CHAPTERS = {"ex01_forward_pass": "01_forward_pass", "ex02_chain_rule": "02_chain_rule",
             "ex03_backward_pass": "03_backward_pass", "ex04_training_xor": "04_training_xor",
             "ex05_gradient_checking": "05_gradient_checking",
-            "ex06_vanishing_gradients": "06_vanishing_gradients"}
+            "ex06_vanishing_gradients": "06_vanishing_gradients",
+            "ex07_numerical_stability": "07_numerical_stability",
+            "ex08_initialisation": "08_initialisation",
+            "ex09_batch_normalisation": "09_batch_normalisation",
+            "ex10_training_in_practice": "10_training_in_practice"}
 
 
 def _generator():

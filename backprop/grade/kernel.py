@@ -1,80 +1,43 @@
-"""Run a submission's code in a fresh Jupyter kernel and collect its answers.
+"""Run a submission's code in a sandboxed Jupyter kernel and collect its answers as plain data.
 
-Used by ``backprop.grade.runner`` (see its docstring for the whole design).
-The notebook's code cells are copied into a new notebook without outputs,
-metadata or tags (stored outputs count for nothing, and a ``skip-execution``
-tag cannot hide a cell), minus the check cells (cells made only of
-``check(...)``/``run_question(...)`` calls and imports: the checks run
-elsewhere); if another cell also calls them, a first cell of ours makes them
-no-ops in the kernel. nbclient runs the cells one by one in a fresh
-``python3`` kernel, errors allowed, each limited to ``min(cell_timeout,
-what is left of the submission's budget)``. A cell that times out is
-interrupted; if the kernel does not answer after the interrupt, or the
-kernel dies (``os._exit``), the kernel is restarted and the notebook re-run
-without that cell (at most ``MAX_RESTARTS`` times), so one bad cell costs
-only the questions whose answers it defines. A last cell, ours, writes each
-answer with cloudpickle to ``<answers>/<name>.pkl`` and a JSON status per
-name; nothing from the kernel is unpickled by the caller.
+Used by ``backprop.grade.runner`` (the trusted side). The notebook's code
+cells are copied into a new notebook without outputs, metadata or tags
+(stored outputs count for nothing, and a ``skip-execution`` tag cannot hide a
+cell), minus the check cells (cells made only of ``check(...)``/
+``run_question(...)`` calls and imports); if another cell also calls them, a
+first cell of ours makes them no-ops in the kernel.
+
+The kernel runs inside bubblewrap (``backprop.grade.sandbox``) and talks to
+nbclient over IPC sockets in the submission's scratch folder. Cells run one
+by one, errors allowed, each limited to ``min(cell_timeout, what is left of
+the submission's budget)``. Then, **one question at a time**, a cell of ours
+reads that question's inputs (plain data the trusted side wrote to a
+read-only folder), runs ``core.collect`` on the kernel's namespace and
+writes the result as plain data (``backprop.grade.plain``) into
+``out/<question>``; each is limited to ``question_timeout``. A cell or a
+question that times out is interrupted (an ``interrupt_request`` message);
+if the kernel does not answer after the interrupt, or dies, the kernel is
+restarted (a new sandbox) and the notebook re-run without that cell, and the
+questions not yet collected are collected from the new kernel (at most
+``MAX_RESTARTS`` times). So one bad cell or answer costs only the questions
+it touches.
+
+Only error outputs are kept from the kernel's messages (name and value,
+truncated): printed text and displays are dropped as they arrive.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
-import sys
 import time
 
 MAX_RESTARTS = 3
 INTERRUPT_GRACE = 5  # seconds a kernel gets to answer after an interrupt
-DUMP_TIMEOUT = 60  # seconds for our own answer-collecting cell
+STARTUP_TIMEOUT = 60
 
 CHECK_CELL = re.compile(r"""\bchecks\s*\.\s*(check|run_question)\s*\(|\b(check|run_question)\s*\(\s*['"]""")
-
-_DUMP = '''
-def __backprop_grade_dump(names, outdir):
-    import json, os, cloudpickle
-    ns, status = globals(), {}
-    for name in names:
-        if name not in ns:
-            status[name] = ["missing", ""]
-            continue
-        try:
-            blob = cloudpickle.dumps(ns[name])
-        except BaseException as e:
-            status[name] = ["unpicklable", f"{type(e).__name__}: {e}"[:200]]
-            continue
-        with open(os.path.join(outdir, name + ".pkl"), "wb") as f:
-            f.write(blob)
-        status[name] = ["ok", ""]
-    with open(os.path.join(outdir, "status.json"), "w") as f:
-        json.dump(status, f)
-__backprop_grade_dump(%r, %r)
-del __backprop_grade_dump
-'''
-
-
-def import_nbformat():
-    """nbformat, without the 5-10 s import of ``rfc3987_syntax`` that jsonschema pulls in.
-
-    jsonschema imports ``rfc3987_syntax`` (a Lark grammar built at import time,
-    python-jsonschema/jsonschema#1428) only to check the ``iri`` string format,
-    which the notebook schema does not use. This process is ours alone, so
-    marking the module absent is safe here.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
-    import nbformat
-    return nbformat
-
-
-def kernel_env() -> dict:
-    env = dict(os.environ)
-    env.update(MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYDEVD_DISABLE_FILE_VALIDATION="1", PYTHONWARNINGS="ignore")
-    return env
-
 
 MUTE_CELL = '''
 def __backprop_grade_mute(name):
@@ -146,40 +109,116 @@ def defined_names(source: str) -> set[str]:
     return names
 
 
-def execute(cells, names, workdir, answers_dir, timeout, cell_timeout):
-    """Run ``cells`` [(number, source)] in fresh kernels; return ({number: outcome}, status of names).
+COLLECT_CELL = """
+def __backprop_grade_collect(module, exercise, question, indir, outdir):
+    import importlib
+    from backprop.grade import plain
+    from backprop.grade.checks import core
+    q = core.get_question(exercise, question, importlib.import_module(module).EXERCISES)
+    cases = plain.read(indir, keep_dtype=True) if q.cases is not None else None
+    plain.write(core.collect(q, globals(), cases), outdir)
+__backprop_grade_collect(%r, %r, %r, %r, %r)
+"""
 
-    An outcome is ``("ok",)``, ``("error", ename, evalue)``, ``("timeout", seconds)``,
-    ``("died",)`` or ``("not_run", why)``; ``status`` maps each answer name to
-    ``[ok|missing|unpicklable, detail]``, or is a string saying why nothing was collected.
-    """
-    nbformat = import_nbformat()
+
+def _client_class():
     from nbclient import NotebookClient
+
+    class QuietClient(NotebookClient):
+        """Keeps only error outputs (truncated): a submission cannot flood the grader's memory."""
+
+        def process_message(self, msg, cell, cell_index):
+            kind = msg.get("msg_type")
+            if kind == "error":
+                content = msg.get("content") or {}
+                cell.outputs[:] = cell.outputs[:1] or [{
+                    "output_type": "error", "ename": str(content.get("ename", ""))[:100],
+                    "evalue": str(content.get("evalue", ""))[:500], "traceback": []}]
+                return None
+            if kind in ("status", "execute_input"):
+                return super().process_message(msg, cell, cell_index)
+            return None
+
+    return QuietClient
+
+
+def _kernel_manager(view, ro, box, memory_mb, attempt):
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    from backprop.grade import sandbox
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            import sys
+            argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file]
+            return sandbox.command(view, ro, box, argv + list(extra_arguments or []), memory_mb)
+
+    km = SandboxedKernelManager(transport="ipc", ip=os.path.join(box, "ipc", f"k{attempt}"),
+                                connection_file=os.path.join(ro, f"kernel-{attempt}.json"))
+    km._kernel_spec = KernelSpec(argv=["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                 display_name="sandboxed", language="python", interrupt_mode="message")
+    return km
+
+
+def execute(cells, questions, *, view, ro, box, module, exercise, timeout, cell_timeout, question_timeout,
+            memory_mb, setup=""):
+    """Run ``cells`` [(number, source)], then collect each question id in ``questions``.
+
+    Returns ``(outcomes, collected, note)``: ``outcomes`` maps a cell number to
+    ``("ok",)``, ``("error", ename, evalue)``, ``("timeout", seconds)``,
+    ``("died",)`` or ``("not_run", why)``; ``collected`` maps a question id to
+    ``("ok",)`` (its plain data is in ``box/out/<id>``), ``("timeout", s)``,
+    ``("died",)``, ``("error", why)``; ``note`` says why the kernel could not be
+    used at all ("" otherwise).
+    """
+    import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbclient.util import run_sync
 
+    Client = _client_class()
     deadline = time.monotonic() + timeout
-    fatal: dict[int, tuple] = {}
+    fatal: dict[int, tuple] = {}  # cell index -> outcome, never re-run
+    collected: dict[str, tuple] = {}
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for _, src in cells]
-    nb.cells.append(nbformat.v4.new_code_cell("pass"))  # probe after an interrupt
-    nb.cells.append(nbformat.v4.new_code_cell(_DUMP % (list(names), answers_dir)))
-    probe, dump = len(cells), len(cells) + 1
+    code = ([setup] if setup else []) + [src for _, src in cells]
+    first = 1 if setup else 0
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in code]
+    probe = len(nb.cells)
+    nb.cells.append(nbformat.v4.new_code_cell("pass"))
+    qcell = {}
+    for qid in questions:
+        qcell[qid] = len(nb.cells)
+        nb.cells.append(nbformat.v4.new_code_cell(COLLECT_CELL % (
+            module, exercise, qid, os.path.join(ro, "in", qid), os.path.join(box, "out", qid))))
     outcomes: dict[int, tuple] = {}
+    note = ""
     for attempt in range(MAX_RESTARTS + 1):
         outcomes = {}
-        if attempt and deadline - time.monotonic() < 1:  # no time left to re-run the notebook
-            for i, (number, _) in enumerate(cells):
-                outcomes[number] = fatal.get(i, ("not_run", f"the submission's time budget of {timeout:g} s "
-                                                            "was used up"))
-            return outcomes, {}
+        if attempt and deadline - time.monotonic() < 1:
+            note = f"the submission's time budget of {timeout:g} s was used up"
+            break
         restart = False
-        client = NotebookClient(nb, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
-                                shutdown_kernel="immediate", startup_timeout=60,
-                                resources={"metadata": {"path": workdir}})
+        client = Client(nb, km=_kernel_manager(view, ro, box, memory_mb, attempt), timeout=cell_timeout,
+                        allow_errors=True, shutdown_kernel="immediate", startup_timeout=STARTUP_TIMEOUT,
+                        resources={"metadata": {"path": os.path.join(box, "home")}})
+
+        def interrupted(index, limit):
+            """Interrupt; True when the kernel answers again (else it must be restarted)."""
+            try:
+                run_sync(client.km.interrupt_kernel)()
+                client.timeout = INTERRUPT_GRACE
+                client.execute_cell(nb.cells[probe], probe)
+                return True
+            except (CellTimeoutError, DeadKernelError):
+                return False
+            except Exception:  # noqa: BLE001 - a kernel in a bad state: restart it
+                return False
+
         try:
-            with client.setup_kernel(env=kernel_env()):
-                for i, (number, _) in enumerate(cells):
+            with client.setup_kernel():
+                for i in range(len(code)):
+                    number = cells[i - first][0] if i >= first else 0
                     if i in fatal:
                         outcomes[number] = fatal[i]
                         continue
@@ -193,11 +232,7 @@ def execute(cells, names, workdir, answers_dir, timeout, cell_timeout):
                         cell = client.execute_cell(nb.cells[i], i)
                     except CellTimeoutError:
                         outcomes[number] = ("timeout", limit)
-                        run_sync(client.km.interrupt_kernel)()
-                        client.timeout = INTERRUPT_GRACE
-                        try:
-                            client.execute_cell(nb.cells[probe], probe)
-                        except (CellTimeoutError, DeadKernelError):
+                        if not interrupted(i, limit):
                             fatal[i] = ("timeout", limit)
                             restart = True
                             break
@@ -206,33 +241,50 @@ def execute(cells, names, workdir, answers_dir, timeout, cell_timeout):
                         fatal[i] = ("died",)
                         restart = True
                         break
+                    except Exception as e:  # noqa: BLE001 - a message nbclient could not handle
+                        fatal[i] = ("error", "GraderError", f"{type(e).__name__}: {e}"[:300])
+                        restart = True
+                        break
                     errors = [o for o in cell.outputs if o.get("output_type") == "error"]
                     outcomes[number] = ("error", errors[0].get("ename", ""), errors[0].get("evalue", "")) \
                         if errors else ("ok",)
                 if not restart:
-                    client.timeout = DUMP_TIMEOUT
-                    try:
-                        client.execute_cell(nb.cells[dump], dump)
-                    except CellTimeoutError:
-                        return outcomes, f"collecting the answers timed out after {DUMP_TIMEOUT} s"
-                    except DeadKernelError:
-                        return outcomes, "the kernel died while the answers were being collected"
+                    for qid in questions:
+                        if qid in collected:
+                            continue
+                        client.timeout = max(1, int(question_timeout))
+                        try:
+                            cell = client.execute_cell(nb.cells[qcell[qid]], qcell[qid])
+                        except CellTimeoutError:
+                            collected[qid] = ("timeout", question_timeout)
+                            if not interrupted(qcell[qid], question_timeout):
+                                restart = True
+                                break
+                            continue
+                        except DeadKernelError:
+                            collected[qid] = ("died",)
+                            restart = True
+                            break
+                        except Exception as e:  # noqa: BLE001
+                            collected[qid] = ("error", f"{type(e).__name__}: {e}"[:300])
+                            restart = True
+                            break
+                        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+                        if errors:
+                            e = errors[0]
+                            if e.get("ename") == "KeyboardInterrupt":
+                                collected[qid] = ("timeout", question_timeout)
+                            else:
+                                collected[qid] = ("error", f"{e.get('ename', '')}: {e.get('evalue', '')}")
+                        else:
+                            collected[qid] = ("ok",)
         except (RuntimeError, TimeoutError, OSError) as e:  # the kernel failed to start
-            return outcomes, f"the kernel could not be started: {e}"
+            note = f"the kernel could not be started: {e}"
+            break
         if not restart:
             break
     else:
-        for i, (number, _) in enumerate(cells):
-            outcomes.setdefault(number, ("not_run", f"the kernel was restarted {MAX_RESTARTS} times"))
-        return outcomes, f"the kernel died or hung {MAX_RESTARTS + 1} times"
-    try:
-        with open(os.path.join(answers_dir, "status.json")) as f:
-            status = json.load(f)
-        if not isinstance(status, dict):
-            raise ValueError("not a dict")
-        # written by the submission's kernel: keep only well-formed entries
-        status = {n: v for n, v in status.items() if n in names and isinstance(v, list) and len(v) == 2
-                  and v[0] in ("ok", "missing", "unpicklable") and isinstance(v[1], str)}
-    except (OSError, ValueError) as e:
-        return outcomes, f"the answers could not be collected ({type(e).__name__}: {e})"
-    return outcomes, status
+        note = f"the kernel died or hung {MAX_RESTARTS + 1} times"
+    for i, (number, _) in enumerate(cells):
+        outcomes.setdefault(number, fatal.get(i + first, ("not_run", note or "not run")))
+    return outcomes, collected, note

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop.grade.checks.core import Case
+from backprop.grade.plain import type_name
 
 RTOL = 1e-6
 ATOL = 1e-8
@@ -53,29 +54,32 @@ def compare_array(case: str, label: str, got, expected, *, n: int | None = None,
         return Case(case, False, f"{label} is None", "did you forget a `return`?")
     arr = to_float_array(got)
     if arr is None:
-        return Case(case, False, f"{label} is not an array of numbers (got {type(got).__name__})")
+        return Case(case, False, f"{label} is not an array of numbers (got {type_name(got)})")
 
     if arr.shape != expected.shape:
         detail = f"{label} has shape {arr.shape}, expected {expected.shape}"
-        hint = ""
+        hint, hint_id = "", ""
         if arr.shape == expected.T.shape and expected.ndim == 2:
             if _close(arr, expected.T, rtol, atol):
-                hint = f"your {label} is the transpose of the expected one"
+                hint, hint_id = f"your {label} is the transpose of the expected one", f"transposed:{label}"
             else:
                 hint = f"your {label} has the transposed shape; check the order of the matrix product"
+                hint_id = f"transposed-shape:{label}"
         elif (expected.ndim == 1 and arr.ndim == 2 and arr.shape[1:] == expected.shape
               and _close(arr.sum(axis=0), expected, rtol, atol)):
             hint = f"{label} must be summed over the batch (axis 0): every example contributes"
+            hint_id = f"no-batch-sum:{label}"
         elif arr.size == expected.size and _close(arr.reshape(expected.shape), expected, rtol, atol):
             hint = f"the values of {label} are right but the shape is not: reshape to {expected.shape}"
-        return Case(case, False, detail, hint)
+            hint_id = f"reshape:{label}"
+        return Case(case, False, detail, hint, hint_id)
 
     finite = np.isfinite(arr)
     if not finite.all() and np.isfinite(expected).all():
         bad = tuple(np.argwhere(~finite)[0]) if arr.ndim else ()
         return Case(case, False, f"{_index(label, bad)} is {fmt(arr[bad])} (NaN or inf), "
                                  f"expected {fmt(expected[bad])}",
-                    "look for a division by zero, log(0) or an overflowing exp")
+                    "look for a division by zero, log(0) or an overflowing exp", f"non-finite:{label}")
 
     if _close(arr, expected, rtol, atol):
         return Case(case, True)
@@ -84,39 +88,48 @@ def compare_array(case: str, label: str, got, expected, *, n: int | None = None,
     worst = tuple(np.unravel_index(int(np.argmax(err)), err.shape)) if arr.ndim else ()
     detail = (f"worst element {_index(label, worst)}: expected {fmt(expected[worst])}, "
               f"got {fmt(arr[worst])}")
-    return Case(case, False, detail, diagnose(label, arr, expected, n=n, rtol=rtol, atol=atol,
-                                              mistakes=mistakes))
+    hint, hint_id = diagnose(label, arr, expected, n=n, rtol=rtol, atol=atol, mistakes=mistakes, with_id=True)
+    return Case(case, False, detail, hint, hint_id)
 
 
-def diagnose(label, arr, expected, *, n=None, rtol=RTOL, atol=ATOL, mistakes=()) -> str:
-    """A hint naming the mistake when ``arr`` equals a transformed reference, else ""."""
+def diagnose(label, arr, expected, *, n=None, rtol=RTOL, atol=ATOL, mistakes=(), with_id=False):
+    """A hint naming the mistake when ``arr`` equals a transformed reference, else "".
+
+    ``with_id=True`` returns ``(hint, hint_id)``: a question's own mistakes get
+    an id from their words, the generic ones a fixed id (``transposed:dW``).
+    """
+    hint, hint_id = _diagnose(label, arr, expected, n, rtol, atol, mistakes)
+    return (hint, hint_id) if with_id else hint
+
+
+def _diagnose(label, arr, expected, n, rtol, atol, mistakes):
     for wrong, hint in mistakes:
         wrong = np.asarray(wrong, dtype=np.float64)
         if _close(arr, wrong, rtol, atol):
-            return hint
+            return hint, ""
     if not np.any(expected):
-        return ""
+        return "", ""
     if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and _close(arr, expected.T, rtol, atol):
-        return f"your {label} is the transpose of the expected one"
+        return f"your {label} is the transpose of the expected one", f"transposed:{label}"
     if _close(arr, -expected, rtol, atol):
-        return f"{label} has the wrong sign"
+        return f"{label} has the wrong sign", f"sign:{label}"
     if _close(arr, np.zeros_like(expected), rtol, atol):
-        return f"{label} is all zeros"
+        return f"{label} is all zeros", f"zeros:{label}"
     if n is not None and n > 2:
         if _close(arr, expected * n, rtol, atol):
             return (f"{label} is N={n} times too large: the loss is a mean over the batch, "
-                    f"so divide by N (or sum where you averaged)")
+                    f"so divide by N (or sum where you averaged)"), f"factor-n-large:{label}"
         if _close(arr, expected / n, rtol, atol):
             return (f"{label} is N={n} times too small: sum over the batch instead of averaging, "
-                    f"or divide by N only once")
+                    f"or divide by N only once"), f"factor-n-small:{label}"
     ratio = _constant_ratio(arr, expected)
     if ratio is not None:
         if abs(ratio - 2) < 1e-6:
-            return f"{label} is 2 times too large: a factor of 2 (the square's derivative, or a ½ in the loss) is off"
+            return f"{label} is 2 times too large: a factor of 2 (the square's derivative, or a ½ in the loss) is off", f"factor-2-large:{label}"
         if abs(ratio - 0.5) < 1e-6:
-            return f"{label} is 2 times too small: a factor of 2 (the square's derivative) is missing"
-        return f"{label} is {fmt(ratio)} times the expected one: a constant factor is off"
-    return ""
+            return f"{label} is 2 times too small: a factor of 2 (the square's derivative) is missing", f"factor-2-small:{label}"
+        return f"{label} is {fmt(ratio)} times the expected one: a constant factor is off", f"constant-factor:{label}"
+    return "", ""
 
 
 def _constant_ratio(arr, expected):

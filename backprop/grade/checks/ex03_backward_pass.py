@@ -6,23 +6,23 @@ import numpy as np
 
 from backprop.grade.checks.compare import compare_array
 from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.plain import type_name
 
 EXERCISE = "ex03_backward_pass"
 
 SIZES = [(1, 3, 2), (4, 3, 2), (6, 5, 5)]  # (N, D, M): N=1, a general case, a square W
 
 
-def dense_cases():
-    for seed, (n, d, m) in enumerate(SIZES):
-        rng = np.random.default_rng(300 + seed)
-        yield f"N={n}, D={d}, M={m}", (rng.standard_normal((n, m)), rng.standard_normal((n, d)),
-                                       rng.standard_normal((d, m)))
+def dense_cases(rng):
+    return [(f"N={n}, D={d}, M={m}", (rng.standard_normal((n, m)), rng.standard_normal((n, d)),
+                                      rng.standard_normal((d, m))))
+            for n, d, m in SIZES]
 
 
 def _tuple(case, name, got, k, labels):
     if not isinstance(got, (tuple, list)) or len(got) != k:
         return Case(case, False, f"{name} must return a tuple ({', '.join(labels)})",
-                    f"got {type(got).__name__}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""))
+                    f"got {type_name(got)}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""))
     return None
 
 
@@ -33,12 +33,12 @@ def _first_failure(cases):
     return cases[-1]
 
 
-def check_q1(ans):
+def check_q1(ans, cases):
     from backprop.layers import dense_backward
 
     fn = ans["dense_backward"]
     out = []
-    for name, (dout, x, W) in dense_cases():
+    for name, (dout, x, W) in cases:
         n = x.shape[0]
         got = call("dense_backward", fn, dout.copy(), x.copy(), W.copy())
         bad = _tuple(name, "dense_backward", got, 3, ("dx", "dW", "db"))
@@ -59,17 +59,18 @@ def check_q1(ans):
     return out
 
 
-def sigmoid_cases():
-    for seed, shape in enumerate([(1, 3), (4, 5), (3,)]):
-        rng = np.random.default_rng(310 + seed)
+def sigmoid_cases(rng):
+    out = []
+    for shape in [(1, 3), (4, 5), (3,)]:
         z = 2 * rng.standard_normal(shape)
-        yield f"shape {shape}", (rng.standard_normal(shape), 1 / (1 + np.exp(-z)))
+        out.append((f"shape {shape}", (rng.standard_normal(shape), 1 / (1 + np.exp(-z)))))
+    return out
 
 
-def check_q2(ans):
+def check_q2(ans, cases):
     fn = ans["sigmoid_backward"]
     out = []
-    for name, (dout, a) in sigmoid_cases():
+    for name, (dout, a) in cases:
         got = call("sigmoid_backward", fn, dout.copy(), a.copy())
         s_a = 1 / (1 + np.exp(-a))
         out.append(compare_array(name, "dx", got, dout * a * (1 - a), mistakes=(
@@ -81,8 +82,10 @@ def check_q2(ans):
     return out
 
 
-def two_layer_reference(X, y, W1, b1, W2, b2):
-    """z1 = X W1 + b1, a1 = sigmoid(z1), z2 = a1 W2 + b2, L = mse_loss(z2, y); grads of L."""
+def reference_two_layer(X, y, W1, b1, W2, b2):
+    """z1 = X W1 + b1, a1 = sigmoid(z1), z2 = a1 W2 + b2, L = mse_loss(z2, y); grads of L.
+
+    Trusted side only: the grader's sandbox disables every ``reference_*``."""
     from backprop.activations import sigmoid_backward, sigmoid_forward
     from backprop.layers import dense_backward, dense_forward
     from backprop.losses import mse_loss
@@ -97,18 +100,17 @@ def two_layer_reference(X, y, W1, b1, W2, b2):
     return loss, (dW1, db1, dW2, db2)
 
 
-def two_layer_cases():
-    for seed, (n, d, h, m) in enumerate([(1, 2, 3, 1), (5, 3, 4, 2), (8, 2, 6, 3)]):
-        rng = np.random.default_rng(320 + seed)
-        yield f"N={n}, D={d}, H={h}, M={m}", (
-            rng.standard_normal((n, d)), rng.standard_normal((n, m)), rng.standard_normal((d, h)),
-            rng.standard_normal(h), rng.standard_normal((h, m)), rng.standard_normal(m))
+def two_layer_cases(rng):
+    return [(f"N={n}, D={d}, H={h}, M={m}", (
+        rng.standard_normal((n, d)), rng.standard_normal((n, m)), rng.standard_normal((d, h)),
+        rng.standard_normal(h), rng.standard_normal((h, m)), rng.standard_normal(m)))
+        for n, d, h, m in [(1, 2, 3, 1), (5, 3, 4, 2), (8, 2, 6, 3)]]
 
 
-def check_q3(ans):
+def check_q3(ans, cases):
     fn = ans["two_layer_backward"]
     out = []
-    for name, args in two_layer_cases():
+    for name, args in cases:
         n = args[0].shape[0]
         got = call("two_layer_backward", fn, *[a.copy() for a in args])
         labels = ("dW1", "db1", "dW2", "db2")
@@ -116,7 +118,7 @@ def check_q3(ans):
         if bad:
             out.append(bad)
             continue
-        _, exp = two_layer_reference(*args)
+        _, exp = reference_two_layer(*args)
         m = args[1].shape[1]
         per = []
         for label, g, e in zip(labels, got, exp):
@@ -133,12 +135,12 @@ def check_q3(ans):
 
 QUESTIONS = (
     Question("q1", "dense layer backward", 3, ("dense_backward",), check_q1,
-             forbidden=("backprop.layers.dense_backward",)),
+             forbidden=("backprop.layers.dense_backward",), cases=dense_cases, numpy_only=True),
     Question("q2", "sigmoid backward", 2, ("sigmoid_backward",), check_q2,
-             forbidden=("backprop.activations.sigmoid_backward",)),
+             forbidden=("backprop.activations.sigmoid_backward",), cases=sigmoid_cases, numpy_only=True),
     Question("q3", "backward through a two-layer network", 4, ("two_layer_backward",), check_q3,
              forbidden=("backprop.layers.dense_backward", "backprop.activations.sigmoid_backward",
-                        "backprop.losses.mse_loss")),
+                        "backprop.losses.mse_loss"), cases=two_layer_cases, numpy_only=True),
 )
 
 register(EXERCISE, QUESTIONS)

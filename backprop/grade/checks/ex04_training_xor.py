@@ -12,6 +12,7 @@ import numpy as np
 
 from backprop.grade.checks.compare import compare_choice, compare_scalar, fmt
 from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.plain import type_name
 
 EXERCISE = "ex04_training_xor"
 
@@ -71,7 +72,7 @@ def _stack_inits(init_params, hidden, seeds=SEEDS):
         p = call("init_params", init_params, np.random.default_rng(s), hidden)
         if not isinstance(p, dict) or set(shapes) - set(p):
             raise _Invalid("init_params must return a dict with keys W1, b1, W2, b2",
-                           f"got {type(p).__name__}" + (f" with keys {sorted(p)}" if isinstance(p, dict) else ""))
+                           f"got {type_name(p)}" + (f" with keys {sorted(p)}" if isinstance(p, dict) else ""))
         for k, shp in shapes.items():
             a = np.asarray(p[k], dtype=np.float64)
             if a.shape != shp:
@@ -117,7 +118,17 @@ def check_q2(ans):
         (len(SEEDS) - expected, f"count the seeds whose final loss is below {TARGET_LOSS}, not above"),))]
 
 
-def check_q3(ans):
+def init_cases(rng):
+    """One case per seed of ``SEEDS``: the question is about these ten seeds, so ``rng`` is not used."""
+    return [(f"seed {s}", (s,)) for s in SEEDS]
+
+
+def call_init(init_params, args, namespace):
+    """Where the learner's code runs: ``init_params(default_rng(seed), hidden_units)``."""
+    return init_params(np.random.default_rng(args[0]), int(namespace["hidden_units"]))
+
+
+def check_q3(ans, cases):
     lr, hidden, epochs = ans["learning_rate"], ans["hidden_units"], ans["epochs"]
     cases = []
     try:
@@ -170,7 +181,8 @@ QUESTIONS = (
     Question("q1", "what zero initialisation does", 1, ("q1_answer",), check_q1),
     Question("q2", "small initial weights, seed by seed", 2, ("q2_post_solved",), check_q2),
     Question("q3", "settings that train XOR reliably", 5,
-             ("init_params", "learning_rate", "hidden_units", "epochs"), check_q3),
+             ("init_params", "learning_rate", "hidden_units", "epochs"), check_q3,
+             cases=init_cases, call=call_init),
 )
 
 register(EXERCISE, QUESTIONS)

@@ -12,20 +12,53 @@ from backprop.grade.checks.core import Case, LearnerError, Question, call, regis
 EXERCISE = "ex05_gradient_checking"
 
 
-def _grad_fns():
-    """(name, f, x, exact gradient) with random x from fixed seeds; the last is a 1x1 edge case."""
-    rng = np.random.default_rng(500)
+H = 1e-5  # the step the check passes to the learner's numerical_gradient
+
+
+def make_f(spec):
+    """The scalar function a case names: ``("cube",)``, ``("sin_matmul", W)`` or ``("exp_times_x",)``.
+
+    Plain data describes the function, so the same case can be sent to a sandboxed kernel.
+    """
+    kind = spec[0]
+    if kind == "cube":
+        return lambda x: float(np.sum(x ** 3))
+    if kind == "sin_matmul":
+        W = np.asarray(spec[1], dtype=np.float64)
+        return lambda x: float(np.sum(np.sin(x @ W)))
+    if kind == "exp_times_x":
+        return lambda x: float(np.sum(np.exp(x) * x))
+    raise ValueError(f"unknown function {kind!r}")
+
+
+def exact_grad(spec, x):
+    """The exact gradient of ``make_f(spec)`` at ``x``."""
+    kind = spec[0]
+    if kind == "cube":
+        return 3 * x ** 2
+    if kind == "sin_matmul":
+        W = np.asarray(spec[1], dtype=np.float64)
+        return np.cos(x @ W) @ W.T
+    return np.exp(x) * (1 + x)
+
+
+def grad_cases(rng):
+    """(name, (spec, x, h)) with random x drawn from ``rng``; the last is a 1x1 edge case."""
     x1 = rng.standard_normal(3)
     x2 = rng.standard_normal((2, 3))
     W = rng.standard_normal((3, 4))
     x3 = rng.standard_normal((1, 1))
     return [
-        ("f(x) = sum(x**3), x (3,)", lambda x: float(np.sum(x ** 3)), x1, 3 * x1 ** 2),
-        ("f(x) = sum(sin(x @ W)), x (2, 3)", lambda x: float(np.sum(np.sin(x @ W))), x2,
-         np.cos(x2 @ W) @ W.T),
-        ("f(x) = exp(x) * x, x (1, 1)", lambda x: float(np.sum(np.exp(x) * x)), x3,
-         np.exp(x3) * (1 + x3)),
+        ("f(x) = sum(x**3), x (3,)", (("cube",), x1, H)),
+        ("f(x) = sum(sin(x @ W)), x (2, 3)", (("sin_matmul", W), x2, H)),
+        ("f(x) = exp(x) * x, x (1, 1)", (("exp_times_x",), x3, H)),
     ]
+
+
+def call_numerical_gradient(fn, args, namespace):
+    """Where the learner's code runs: ``fn(f, x, h)`` with ``f`` built from the case's spec."""
+    spec, x, h = args
+    return fn(make_f(spec), x, h)
 
 
 def _one_sided(f, x, h):
@@ -38,11 +71,11 @@ def _one_sided(f, x, h):
     return g
 
 
-def check_q1(ans):
+def check_q1(ans, cases):
     fn = ans["numerical_gradient"]
-    h = 1e-5
     out = []
-    for name, f, x, exact in _grad_fns():
+    for name, (spec, x, h) in cases:
+        f, exact = make_f(spec), exact_grad(spec, x)
         xin = x.copy()
         got = call("numerical_gradient", fn, f, xin, h)
         if not np.array_equal(xin, x):
@@ -61,8 +94,8 @@ def reference_rel_error(a, b):
     """Chapter 5's rel_error (finite inputs): max of |a - b| / (|a| + |b|), 0 where both are 0.
 
     Written out here rather than calling ``backprop.gradcheck.rel_error``: the
-    grader spies on that function (the answer must not call it), so the check
-    must not call it either.
+    question forbids that function, so the grader's sandbox disables it.
+    Trusted side only: the grader's sandbox disables every ``reference_*``.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -90,21 +123,23 @@ ZERO_HINT = ("0/0 gives NaN: where a and b are both 0 the denominator |a| + |b| 
              "define the error there as 0 (agreement)")
 
 
-def check_q2(ans):
-    fn = ans["rel_error"]
-    rng = np.random.default_rng(510)
+def rel_error_cases(rng):
     a = rng.standard_normal((3, 4))
     b = a + 1e-3 * rng.standard_normal((3, 4))
-    cases = [
-        ("identical arrays", a, a.copy()),
-        ("close arrays (3, 4)", a, b),
-        ("[1, 2] vs [1.1, 2]", np.array([1.0, 2.0]), np.array([1.1, 2.0])),
-        ("both zero (0/0)", np.zeros(3), np.zeros(3)),
-        ("[0, 1] vs [0, 1.1] (one 0/0 entry)", np.array([0.0, 1.0]), np.array([0.0, 1.1])),
-        ("scalars 1e-12 vs 0", np.array(1e-12), np.array(0.0)),
+    return [
+        ("identical arrays", (a, a.copy())),
+        ("close arrays (3, 4)", (a, b)),
+        ("[1, 2] vs [1.1, 2]", (np.array([1.0, 2.0]), np.array([1.1, 2.0]))),
+        ("both zero (0/0)", (np.zeros(3), np.zeros(3))),
+        ("[0, 1] vs [0, 1.1] (one 0/0 entry)", (np.array([0.0, 1.0]), np.array([0.0, 1.1]))),
+        ("scalars 1e-12 vs 0", (np.array(1e-12), np.array(0.0))),
     ]
+
+
+def check_q2(ans, cases):
+    fn = ans["rel_error"]
     out = []
-    for name, x, y in cases:
+    for name, (x, y) in cases:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -153,15 +188,19 @@ def buggy_half_mse_backward(pred, y):
     return 2 * (pred - y) / pred.size
 
 
-def check_q3(ans):
+def half_mse_cases(rng):
+    return [(f"shape {shape}", (rng.standard_normal(shape), rng.standard_normal(shape)))
+            for shape in [(1, 1), (4, 3), (6, 1)]]
+
+
+def check_q3(ans, cases):
     fn = ans["half_mse_backward"]
     out = []
-    for seed, shape in enumerate([(1, 1), (4, 3), (6, 1)]):
-        rng = np.random.default_rng(520 + seed)
-        pred, y = rng.standard_normal(shape), rng.standard_normal(shape)
+    for name, (pred, y) in cases:
+        shape = pred.shape
         got = call("half_mse_backward", fn, pred.copy(), y.copy())
         exact = (pred - y) / pred.size
-        out.append(compare_array(f"shape {shape}", "dpred", got, exact, mistakes=(
+        out.append(compare_array(name, "dpred", got, exact, mistakes=(
             (buggy_half_mse_backward(pred, y), "this is still the buggy gradient: the ½ in the loss "
                                                "cancels the 2 of the square"),
             ((pred - y) / shape[0], "mean over all N*M elements: divide by pred.size, not N"),
@@ -172,10 +211,12 @@ def check_q3(ans):
 
 QUESTIONS = (
     Question("q1", "numerical gradient (central differences)", 3, ("numerical_gradient",), check_q1,
-             forbidden=("backprop.gradcheck.numerical_gradient", "backprop.gradcheck.numerical_gradient_array")),
+             forbidden=("backprop.gradcheck.numerical_gradient", "backprop.gradcheck.numerical_gradient_array"),
+             cases=grad_cases, call=call_numerical_gradient, numpy_only=True),
     Question("q2", "relative error, 0/0 as agreement", 2, ("rel_error",), check_q2,
-             forbidden=("backprop.gradcheck.rel_error",)),
-    Question("q3", "find and fix the bug", 3, ("half_mse_backward",), check_q3),
+             forbidden=("backprop.gradcheck.rel_error",), cases=rel_error_cases, numpy_only=True),
+    Question("q3", "find and fix the bug", 3, ("half_mse_backward",), check_q3, cases=half_mse_cases,
+             numpy_only=True),
 )
 
 register(EXERCISE, QUESTIONS)

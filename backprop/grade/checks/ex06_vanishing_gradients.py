@@ -40,27 +40,28 @@ def check_q3(ans):
 
 
 def reference_clip(grads, max_norm):
-    """(clipped list, global norm before clipping): scale all by max_norm/norm when norm > max_norm."""
+    """(clipped list, global norm before clipping): scale all by max_norm/norm when norm > max_norm.
+
+    Trusted side only: the grader's sandbox disables every ``reference_*``."""
     norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
     scale = max_norm / norm if norm > max_norm else 1.0
     return [g * scale for g in grads], norm
 
 
-def _clip_cases():
-    rng = np.random.default_rng(600)
+def clip_cases(rng):
     return [
-        ("norm above max_norm", [3 * rng.standard_normal((3, 2)), 3 * rng.standard_normal(2)], 1.0),
-        ("norm below max_norm (unchanged)", [0.01 * rng.standard_normal((2, 2)), 0.01 * rng.standard_normal(2)], 1.0),
-        ("one array (1, 1)", [np.array([[5.0]])], 2.0),
-        ("all zeros", [np.zeros((2, 3)), np.zeros(3)], 1.0),
-        ("many arrays", [rng.standard_normal((4, 3)) for _ in range(3)] + [rng.standard_normal(3)], 0.5),
+        ("norm above max_norm", ([3 * rng.standard_normal((3, 2)), 3 * rng.standard_normal(2)], 1.0)),
+        ("norm below max_norm (unchanged)", ([0.01 * rng.standard_normal((2, 2)), 0.01 * rng.standard_normal(2)], 1.0)),
+        ("one array (1, 1)", ([np.array([[5.0]])], 2.0)),
+        ("all zeros", ([np.zeros((2, 3)), np.zeros(3)], 1.0)),
+        ("many arrays", ([rng.standard_normal((4, 3)) for _ in range(3)] + [rng.standard_normal(3)], 0.5)),
     ]
 
 
-def check_q4(ans):
+def check_q4(ans, cases):
     fn = ans["clip_by_global_norm"]
     out = []
-    for name, grads, max_norm in _clip_cases():
+    for name, (grads, max_norm) in cases:
         inputs = [g.copy() for g in grads]
         got = call("clip_by_global_norm", fn, inputs, max_norm)
         if any(not np.array_equal(a, b) for a, b in zip(inputs, grads)) or len(inputs) != len(grads):
@@ -93,8 +94,8 @@ def reference_softmax_ce_backward(logits, y):
     """dL/dlogits = (softmax(logits) - onehot(y)) / N for L = mean_n -log softmax(logits)[n, y_n].
 
     Written out here (shifted by the row maximum, so it never overflows) rather than calling
-    ``backprop.losses.softmax_cross_entropy``: the grader spies on that function, so the
-    check must not call it either.
+    ``backprop.losses.softmax_cross_entropy``: the question forbids that function, so the
+    grader's sandbox disables it. Trusted side only: the sandbox disables every ``reference_*``.
     """
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=1, keepdims=True)                 # (N, C), every entry <= 0
@@ -105,23 +106,22 @@ def reference_softmax_ce_backward(logits, y):
     return (p - onehot) / len(y)
 
 
-def _q5_cases():
-    rng = np.random.default_rng(650)
+def softmax_ce_cases(rng):
     return [
-        ("one example (1, 3)", np.array([[2.0, 1.0, 0.0]]), np.array([0])),
-        ("chapter 6's example (2, 3)", np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 0.0]]),
-         np.array([0, 2])),
-        ("random logits (5, 4)", rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)),
-        ("square (3, 3)", rng.standard_normal((3, 3)), np.array([2, 0, 1])),
-        ("large logits (3, 4), up to 1000", 1000 + 5 * rng.standard_normal((3, 4)),
-         np.array([1, 3, 0])),
+        ("one example (1, 3)", (np.array([[2.0, 1.0, 0.0]]), np.array([0]))),
+        ("chapter 6's example (2, 3)", (np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 0.0]]),
+                                        np.array([0, 2]))),
+        ("random logits (5, 4)", (rng.standard_normal((5, 4)), rng.integers(0, 4, size=5))),
+        ("square (3, 3)", (rng.standard_normal((3, 3)), np.array([2, 0, 1]))),
+        ("large logits (3, 4), up to 1000", (1000 + 5 * rng.standard_normal((3, 4)),
+                                             np.array([1, 3, 0]))),
     ]
 
 
-def check_q5(ans):
+def check_q5(ans, cases):
     fn = ans["softmax_cross_entropy_backward"]
     out = []
-    for name, logits, y in _q5_cases():
+    for name, (logits, y) in cases:
         inputs = (logits.copy(), y.copy())
         with np.errstate(all="ignore"):
             got = call("softmax_cross_entropy_backward", fn, *inputs)
@@ -157,10 +157,11 @@ QUESTIONS = (
     Question("q2", "which network's gradients vanish", 2, ("q2_answer",), check_q2),
     Question("q3", "a bound after ten sigmoid layers", 1, ("q3_bound",), check_q3),
     Question("q4", "clipping by the global norm", 3, ("clip_by_global_norm",), check_q4,
-             forbidden=("backprop.optim.clip_by_global_norm",)),
+             forbidden=("backprop.optim.clip_by_global_norm",), cases=clip_cases),
     Question("q5", "the softmax cross-entropy backward", 3,
              ("softmax_cross_entropy_backward",), check_q5,
-             forbidden=("backprop.losses.softmax_cross_entropy",)),
+             forbidden=("backprop.losses.softmax_cross_entropy",), cases=softmax_ce_cases,
+             numpy_only=True),
 )
 
 register(EXERCISE, QUESTIONS)

@@ -1,9 +1,11 @@
 """Checks for ex07_numerical_stability: stable softmax cross-entropy, log-sigmoid, BCE with
 logits, and which sigmoid formula is safe.
 
-The learner's code runs with every NumPy warning recorded (``_quiet_call``): a
-function that overflows on the way to a right answer fails its case, and the
-hint names the warning. The references are written here from the formulas
+The learner's code runs with NumPy's floating-point errors set to warn
+(``call_warning``, where the learner's code runs, whatever the notebook set
+with ``np.seterr``), and every warning is recorded and replayed to the check
+(``_quiet_call``): a function that overflows on the way to a right answer
+fails its case, and the hint names the warning. The references are written here from the formulas
 (log-sum-exp, ``log1p``), independent of the package.
 """
 
@@ -15,16 +17,23 @@ import numpy as np
 
 from backprop.grade.checks.compare import compare_array, compare_choice, compare_scalar
 from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.plain import type_name
 
 EXERCISE = "ex07_numerical_stability"
 
 
+def call_warning(fn, args, namespace):
+    """Where the learner's code runs: ``fn(*args)`` with NumPy's overflow, division by zero
+    and invalid value set to warn (underflow ignored), so ``collect`` records them."""
+    with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+        return fn(*args)
+
+
 def _quiet_call(name, fn, *args):
-    """Call the learner's ``fn``; return ``(result, warning messages)``."""
+    """Call the learner's ``fn`` (its replay); return ``(result, warning messages)``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
-            got = call(name, fn, *args)
+        got = call(name, fn, *args)
     return got, sorted({str(w.message) for w in caught})
 
 
@@ -35,7 +44,7 @@ def _warned(case, name, messages, hint):
 def _pair(case, name, got, labels):
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return Case(case, False, f"{name} must return a tuple ({', '.join(labels)})",
-                    f"got {type(got).__name__}"
+                    f"got {type_name(got)}"
                     + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""))
     return None
 
@@ -60,14 +69,15 @@ def reference_softmax_ce(logits, y):
     return loss, (p - onehot) / n
 
 
-def softmax_ce_cases():
-    rng = np.random.default_rng(700)
-    yield "N=1, C=3", rng.standard_normal((1, 3)), np.array([2])
-    yield "N=4, C=5", 2 * rng.standard_normal((4, 5)), rng.integers(0, 5, size=4)
+def softmax_ce_cases(rng):
     big = 1e4 * np.array([[1.0, -1.0, 0.5, -0.5], [1.0, -1.0, 0.5, -0.5],
                           [-0.2, 0.3, -1.0, 0.9]])
-    yield "logits of +-1e4, N=3, C=4", big, np.array([0, 1, 2])
-    yield "N=6, C=3, logits of 1e3", 1e3 * rng.standard_normal((6, 3)), rng.integers(0, 3, size=6)
+    return [
+        ("N=1, C=3", (rng.standard_normal((1, 3)), np.array([2]))),
+        ("N=4, C=5", (2 * rng.standard_normal((4, 5)), rng.integers(0, 5, size=4))),
+        ("logits of +-1e4, N=3, C=4", (big, np.array([0, 1, 2]))),
+        ("N=6, C=3, logits of 1e3", (1e3 * rng.standard_normal((6, 3)), rng.integers(0, 3, size=6))),
+    ]
 
 
 HINT_SHIFT = ("exp overflowed: subtract each row's maximum from the logits before exp "
@@ -77,10 +87,10 @@ HINT_FUSE = ("the loss went through log(softmax), and a probability that underfl
              "shifted logits")
 
 
-def check_q1(ans):
+def check_q1(ans, cases):
     fn = ans["softmax_cross_entropy"]
     out = []
-    for name, logits, y in softmax_ce_cases():
+    for name, (logits, y) in cases:
         n = logits.shape[0]
         got, messages = _quiet_call("softmax_cross_entropy", fn, logits.copy(), y.copy())
         bad = _pair(name, "softmax_cross_entropy", got, ("loss", "dlogits"))
@@ -125,23 +135,24 @@ def reference_log_sigmoid(x):
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
-def log_sigmoid_cases():
-    rng = np.random.default_rng(710)
-    yield "x = -5, -4, ..., 5", np.linspace(-5, 5, 11)
-    yield "shape (3, 4)", 3 * rng.standard_normal((3, 4))
-    yield "x = -1000, -40, 40, 1000", np.array([-1000.0, -40.0, 40.0, 1000.0])
-    yield "x = -800 ... 800, shape (2, 3)", np.array([[-800.0, -100.0, -1.0],
-                                                       [1.0, 100.0, 800.0]])
+def log_sigmoid_cases(rng):
+    return [
+        ("x = -5, -4, ..., 5", (np.linspace(-5, 5, 11),)),
+        ("shape (3, 4)", (3 * rng.standard_normal((3, 4)),)),
+        ("x = -1000, -40, 40, 1000", (np.array([-1000.0, -40.0, 40.0, 1000.0]),)),
+        ("x = -800 ... 800, shape (2, 3)", (np.array([[-800.0, -100.0, -1.0],
+                                                      [1.0, 100.0, 800.0]]),)),
+    ]
 
 
 HINT_WHERE = ("np.where evaluates both of its branches for every element, so an exp that "
               "overflows in the unused branch still warns: compute exp(-|x|) only")
 
 
-def check_q2(ans):
+def check_q2(ans, cases):
     fn = ans["log_sigmoid"]
     out = []
-    for name, x in log_sigmoid_cases():
+    for name, (x,) in cases:
         got, messages = _quiet_call("log_sigmoid", fn, x.copy())
         if messages:
             hint = HINT_WHERE if any("overflow" in m for m in messages) else (
@@ -170,24 +181,25 @@ def reference_bce(x, y):
     return loss, (sig - y) / x.size
 
 
-def bce_cases():
-    rng = np.random.default_rng(720)
-    yield "shape (4, 1)", 2 * rng.standard_normal((4, 1)), rng.uniform(0, 1, (4, 1))
-    yield "shape (3, 4)", 3 * rng.standard_normal((3, 4)), (rng.uniform(0, 1, (3, 4)) > 0.5) * 1.0
-    yield ("logits of +-1e4, shape (5,)", np.array([-1e4, -20.0, 0.0, 20.0, 1e4]),
-           np.array([1.0, 1.0, 1.0, 0.0, 0.0]))
-    yield ("logits of +-800, shape (2, 2)", np.array([[-800.0, 800.0], [800.0, -800.0]]),
-           np.array([[0.0, 1.0], [0.0, 1.0]]))
+def bce_cases(rng):
+    return [
+        ("shape (4, 1)", (2 * rng.standard_normal((4, 1)), rng.uniform(0, 1, (4, 1)))),
+        ("shape (3, 4)", (3 * rng.standard_normal((3, 4)), (rng.uniform(0, 1, (3, 4)) > 0.5) * 1.0)),
+        ("logits of +-1e4, shape (5,)", (np.array([-1e4, -20.0, 0.0, 20.0, 1e4]),
+                                         np.array([1.0, 1.0, 1.0, 0.0, 0.0]))),
+        ("logits of +-800, shape (2, 2)", (np.array([[-800.0, 800.0], [800.0, -800.0]]),
+                                           np.array([[0.0, 1.0], [0.0, 1.0]]))),
+    ]
 
 
 HINT_LOGITS = ("the loss went through sigmoid(x) and log: on logits it is "
                "max(x, 0) - x y + log1p(exp(-|x|)), which never takes log 0")
 
 
-def check_q3(ans):
+def check_q3(ans, cases):
     fn = ans["bce_with_logits"]
     out = []
-    for name, x, y in bce_cases():
+    for name, (x, y) in cases:
         got, messages = _quiet_call("bce_with_logits", fn, x.copy(), y.copy())
         bad = _pair(name, "bce_with_logits", got, ("loss", "dx"))
         if bad:
@@ -235,10 +247,13 @@ def check_q4(ans):
 QUESTIONS = (
     Question("q1", "stable softmax cross-entropy and its gradient", 4,
              ("softmax_cross_entropy",), check_q1,
-             forbidden=("backprop.losses.softmax_cross_entropy",)),
-    Question("q2", "a stable log-sigmoid", 2, ("log_sigmoid",), check_q2),
+             forbidden=("backprop.losses.softmax_cross_entropy",), cases=softmax_ce_cases,
+             call=call_warning, numpy_only=True),
+    Question("q2", "a stable log-sigmoid", 2, ("log_sigmoid",), check_q2, cases=log_sigmoid_cases,
+             call=call_warning, numpy_only=True),
     Question("q3", "binary cross-entropy on logits", 3, ("bce_with_logits",), check_q3,
-             forbidden=("backprop.losses.bce_with_logits",)),
+             forbidden=("backprop.losses.bce_with_logits",), cases=bce_cases, call=call_warning,
+             numpy_only=True),
     Question("q4", "which sigmoid formula is safe", 1, ("q4_answer",), check_q4),
 )
 

@@ -6,6 +6,11 @@ samples (400 x 600 and 600 x 400 weights). The sample standard deviation of
 n = 240,000 draws has a relative standard error of at most 1/sqrt(2 n) =
 0.0015, so a 3 % tolerance passes a correct answer with overwhelming
 probability; every mistake with a hint below is at least 18 % off.
+
+The learner's function takes a ``np.random.Generator``, which cannot travel
+as plain data: each case carries a seed instead, and ``call_seeded`` builds
+the generator where the learner's code runs. The last two cases share one
+seed: an answer that draws from its ``rng`` returns the same W twice.
 """
 
 from __future__ import annotations
@@ -14,11 +19,27 @@ import numpy as np
 
 from backprop.grade.checks.compare import compare_choice, compare_scalar
 from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.plain import type_name
 
 EXERCISE = "ex08_initialisation"
 
 FANS = [(400, 600), (600, 400)]       # both orders, so a swapped fan_in/fan_out shows
 RTOL_STD = 0.03
+
+
+def init_cases(rng):
+    """(name, (fan_in, fan_out, seed)): the two large draws, then two draws with one seed."""
+    seeds = [int(s) for s in rng.integers(0, 2**31, size=3)]
+    return [(f"fan_in={fan_in}, fan_out={fan_out}", (fan_in, fan_out, seed))
+            for (fan_in, fan_out), seed in zip(FANS, seeds)] + [
+        ("reproducible, first call", (30, 20, seeds[2])),
+        ("reproducible, second call", (30, 20, seeds[2])),
+    ]
+
+
+def call_seeded(fn, args, namespace):
+    """Where the learner's code runs: ``fn(fan_in, fan_out, np.random.default_rng(seed))``."""
+    return fn(*args[:-1], np.random.default_rng(args[-1]))
 
 
 def _draw(name, fn, fan_in, fan_out, seed):
@@ -29,7 +50,7 @@ def _draw(name, fn, fan_in, fan_out, seed):
         W = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return None, Case(case, False, f"{name} must return an array of numbers, "
-                                       f"got {type(got).__name__}")
+                                       f"got {type_name(got)}")
     if W.shape != (fan_in, fan_out):
         hint = ("W is (fan_in, fan_out), the layout of x @ W: yours is transposed"
                 if W.shape == (fan_out, fan_in) else "")
@@ -40,10 +61,12 @@ def _draw(name, fn, fan_in, fan_out, seed):
     return W, None
 
 
-def _uses_rng(name, fn, fan_in, fan_out):
-    """A Case when the answer ignores its ``rng`` argument, else None."""
-    a = np.asarray(call(name, fn, fan_in, fan_out, np.random.default_rng(7)), dtype=np.float64)
-    b = np.asarray(call(name, fn, fan_in, fan_out, np.random.default_rng(7)), dtype=np.float64)
+def _uses_rng(name, fn, first, second):
+    """A Case when the answer ignores its ``rng`` argument, else None.
+
+    ``first`` and ``second``: the two reproducibility cases' args, one seed."""
+    a = np.asarray(call(name, fn, *first[:-1], np.random.default_rng(first[-1])), dtype=np.float64)
+    b = np.asarray(call(name, fn, *second[:-1], np.random.default_rng(second[-1])), dtype=np.float64)
     if a.shape != b.shape or not np.array_equal(a, b):
         return Case("reproducible", False, "two calls with the same seeded rng gave different W",
                     "draw from the rng argument (rng.standard_normal, rng.uniform), "
@@ -65,12 +88,12 @@ def _std_case(case, W, expected, wrong):
     return Case(case, False, f"std of W is {std:.4g}, expected {expected:.4g}")
 
 
-def check_q1(ans):
+def check_q1(ans, cases):
     fn = ans["he_normal_init"]
     out = []
-    for seed, (fan_in, fan_out) in enumerate(FANS):
-        case = f"fan_in={fan_in}, fan_out={fan_out}"
-        W, bad = _draw("he_normal_init", fn, fan_in, fan_out, 800 + seed)
+    *draws, (_, first), (_, second) = cases
+    for case, (fan_in, fan_out, seed) in draws:
+        W, bad = _draw("he_normal_init", fn, fan_in, fan_out, seed)
         if bad:
             out.append(bad)
             continue
@@ -93,17 +116,17 @@ def check_q1(ans):
         ))
         out.append(bad or Case(case, True))
     if all(c.passed for c in out):
-        bad = _uses_rng("he_normal_init", fn, 30, 20)
+        bad = _uses_rng("he_normal_init", fn, first, second)
         out.append(bad or Case("reproducible", True))
     return out
 
 
-def check_q2(ans):
+def check_q2(ans, cases):
     fn = ans["glorot_uniform_init"]
     out = []
-    for seed, (fan_in, fan_out) in enumerate(FANS):
-        case = f"fan_in={fan_in}, fan_out={fan_out}"
-        W, bad = _draw("glorot_uniform_init", fn, fan_in, fan_out, 810 + seed)
+    *draws, (_, first), (_, second) = cases
+    for case, (fan_in, fan_out, seed) in draws:
+        W, bad = _draw("glorot_uniform_init", fn, fan_in, fan_out, seed)
         if bad:
             out.append(bad)
             continue
@@ -133,7 +156,7 @@ def check_q2(ans):
         out.append(Case(case, False, f"max |W| is {top:.4g}, expected the bound "
                                      f"a = {bound:.4g} (just below it)", hint))
     if all(c.passed for c in out):
-        bad = _uses_rng("glorot_uniform_init", fn, 30, 20)
+        bad = _uses_rng("glorot_uniform_init", fn, first, second)
         out.append(bad or Case("reproducible", True))
     return out
 
@@ -190,9 +213,11 @@ def check_q5(ans):
 
 QUESTIONS = (
     Question("q1", "He normal initialisation", 2, ("he_normal_init",), check_q1,
-             forbidden=("backprop.init.he_normal", "backprop.init.he_std")),
+             forbidden=("backprop.init.he_normal", "backprop.init.he_std"), cases=init_cases,
+             call=call_seeded, numpy_only=True),
     Question("q2", "Glorot uniform initialisation", 2, ("glorot_uniform_init",), check_q2,
-             forbidden=("backprop.init.xavier_uniform", "backprop.init.xavier_std")),
+             forbidden=("backprop.init.xavier_uniform", "backprop.init.xavier_std"), cases=init_cases,
+             call=call_seeded, numpy_only=True),
     Question("q3", "predict the variance at layer 50", 2, ("q3_variance_50",), check_q3),
     Question("q4", "what a zero initialisation learns", 1, ("q4_answer",), check_q4),
     Question("q5", "PyTorch's nn.Linear default", 1, ("q5_torch_ratio",), check_q5),

@@ -9,6 +9,7 @@ import numpy as np
 
 from backprop.grade.checks.compare import compare_array, compare_choice, compare_scalar
 from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.plain import type_name
 
 EXERCISE = "ex10_training_in_practice"
 
@@ -22,12 +23,32 @@ def _first_failure(cases):
 
 # --------------------------------------------------------------------------- q1
 
-def schedule_cases():
-    """(lr0, total_steps, warmup_steps, lr_min): warm-up of several lengths, none, lr_min > 0."""
-    return [(0.5, 20, 5, 0.0), (0.1, 12, 0, 0.0), (1.0, 30, 4, 0.1), (0.3, 9, 8, 0.03)]
+def schedule_cases(rng):
+    """(name, (lr0, total_steps, warmup_steps, lr_min)): a warm-up of several steps, none, one of
+    all but one step, lr_min > 0. lr0 is drawn from ``rng``; the steps, which the edge cases are
+    about, are fixed, and so are the names."""
+    out = []
+    for total, warmup, frac in [(20, 5, 0.0), (12, 0, 0.0), (30, 4, 0.1), (9, 8, 0.1)]:
+        lr0 = float(rng.uniform(0.1, 1.0))
+        out.append((f"total_steps={total}, warmup_steps={warmup}, "
+                    f"lr_min={'lr0 / 10' if frac else '0'}", (lr0, total, warmup, frac * lr0)))
+    return out
 
 
-def schedule_variants(lr0, total, warmup, lr_min):
+def call_schedule(fn, args, namespace):
+    """Where the learner's code runs: the rates at steps 0..total_steps, or None at the first
+    step that returns None."""
+    lr0, total, warmup, lr_min = args
+    rates = []
+    for t in range(total + 1):
+        value = fn(lr0, t, total, warmup, lr_min)
+        if value is None:
+            return None
+        rates.append(value)
+    return rates
+
+
+def reference_schedule_variants(lr0, total, warmup, lr_min):
     """The right schedule and the hinted mistakes, each as an array over steps 0..total."""
     def make(warm, phase, period, low, top):
         out = []
@@ -67,19 +88,12 @@ LR_MIN_HINT = ("the cosine must end at lr_min at the last step t = total_steps: 
                "lr_min + (lr0 - lr_min) * (1 + cos(...)) / 2")
 
 
-def check_q1(ans):
+def check_q1(ans, cases):
     fn = ans["warmup_cosine_lr"]
     out = []
-    for lr0, total, warmup, lr_min in schedule_cases():
-        name = f"lr0={lr0}, total_steps={total}, warmup_steps={warmup}, lr_min={lr_min}"
-        got = []
-        for t in range(total + 1):
-            value = call("warmup_cosine_lr", fn, lr0, t, total, warmup, lr_min)
-            if value is None:
-                got = None
-                break
-            got.append(value)
-        v = schedule_variants(lr0, total, warmup, lr_min)
+    for name, (lr0, total, warmup, lr_min) in cases:
+        got = call("warmup_cosine_lr", fn, lr0, total, warmup, lr_min)   # rates at 0..total
+        v = reference_schedule_variants(lr0, total, warmup, lr_min)
         out.append(compare_array(name, "the rates at steps 0..total_steps", got, v["right"],
                                  rtol=1e-9, atol=1e-12, mistakes=(
             (v["warm_from_zero"], WARM_OFF_BY_ONE),
@@ -99,19 +113,17 @@ def check_q1(ans):
 
 # --------------------------------------------------------------------------- q2
 
-def momentum_cases():
-    for seed, (shape, lr, beta) in enumerate([((3,), 0.1, 0.9), ((2, 4), 0.05, 0.5),
-                                              ((5, 1), 0.3, 0.99)]):
-        rng = np.random.default_rng(1000 + seed)
-        yield (f"shape {shape}, lr={lr}, beta={beta}",
-               (rng.standard_normal(shape), rng.standard_normal(shape),
-                rng.standard_normal(shape), lr, beta))
+def momentum_cases(rng):
+    return [(f"shape {shape}, lr={lr}, beta={beta}",
+             (rng.standard_normal(shape), rng.standard_normal(shape),
+              rng.standard_normal(shape), lr, beta))
+            for shape, lr, beta in [((3,), 0.1, 0.9), ((2, 4), 0.05, 0.5), ((5, 1), 0.3, 0.99)]]
 
 
-def check_q2(ans):
+def check_q2(ans, cases):
     fn = ans["momentum_step"]
     out = []
-    for name, (w, g, v, lr, beta) in momentum_cases():
+    for name, (w, g, v, lr, beta) in cases:
         args = (w.copy(), g.copy(), v.copy())
         got = call("momentum_step", fn, *args, lr, beta)
         if not all(np.array_equal(a, b) for a, b in zip(args, (w, g, v))):
@@ -121,7 +133,7 @@ def check_q2(ans):
             continue
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             out.append(Case(name, False, "momentum_step must return a tuple (new_w, new_v)",
-                            f"got {type(got).__name__}"))
+                            f"got {type_name(got)}"))
             continue
         v_new = beta * v + g
         damp = beta * v + (1 - beta) * g
@@ -148,28 +160,29 @@ def check_q2(ans):
 
 # --------------------------------------------------------------------------- q3
 
-def ratio_cases():
-    for seed, sizes in enumerate([(4, 3, 2), (6, 5, 5, 3), (2, 2)]):
-        rng = np.random.default_rng(1100 + seed)
+def ratio_cases(rng):
+    out = []
+    for sizes, lr in [((4, 3, 2), 1e-2), ((6, 5, 5, 3), 0.3), ((2, 2), 1.0)]:
         params, grads = {}, {}
         for i, (d, m) in enumerate(zip(sizes[:-1], sizes[1:])):
             params[f"{2 * i}.W"] = rng.standard_normal((d, m))
             params[f"{2 * i}.b"] = rng.uniform(0.5, 1.0, m)      # nonzero: included = wrong
             grads[f"{2 * i}.W"] = 0.1 * rng.standard_normal((d, m))
             grads[f"{2 * i}.b"] = 0.1 * rng.standard_normal(m)
-        yield f"layer sizes {sizes}", (params, grads, [1e-2, 0.3, 1.0][seed])
+        out.append((f"layer sizes {sizes}", (params, grads, lr)))
+    return out
 
 
-def check_q3(ans):
+def check_q3(ans, cases):
     fn = ans["update_weight_ratios"]
     out = []
-    for name, (params, grads, lr) in ratio_cases():
+    for name, (params, grads, lr) in cases:
         got = call("update_weight_ratios", fn, {k: v.copy() for k, v in params.items()},
                    {k: v.copy() for k, v in grads.items()}, lr)
         layers = [k[:-2] for k in params if k.endswith(".W")]
         if not isinstance(got, dict):
             out.append(Case(name, False, "update_weight_ratios must return a dict "
-                            "{layer: ratio}", f"got {type(got).__name__}"))
+                            "{layer: ratio}", f"got {type_name(got)}"))
             continue
         if sorted(got) != sorted(layers):
             out.append(Case(name, False, f"keys {sorted(got)}, expected {sorted(layers)}",
@@ -215,11 +228,13 @@ def check_q4(ans):
 
 QUESTIONS = (
     Question("q1", "a warm-up + cosine learning-rate schedule", 3, ("warmup_cosine_lr",),
-             check_q1, forbidden=("backprop.optim.cosine_lr",)),
+             check_q1, forbidden=("backprop.optim.cosine_lr",), cases=schedule_cases,
+             call=call_schedule, numpy_only=True),
     Question("q2", "one step of SGD with momentum", 2, ("momentum_step",), check_q2,
-             forbidden=("backprop.optim.momentum",)),
+             forbidden=("backprop.optim.momentum",), cases=momentum_cases, numpy_only=True),
     Question("q3", "update/weight ratios of an SGD step", 2, ("update_weight_ratios",),
-             check_q3, forbidden=("backprop.monitor.update_ratios",)),
+             check_q3, forbidden=("backprop.monitor.update_ratios",), cases=ratio_cases,
+             numpy_only=True),
     Question("q4", "diagnose a run from its monitors", 1, ("q4_answer",), check_q4),
 )
 
