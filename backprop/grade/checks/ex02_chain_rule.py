@@ -8,7 +8,7 @@ from backprop.grade.checks.core import Question, register
 EXERCISE = "ex02_chain_rule"
 
 # q1: L = 1/2 (sigmoid(w x + b) - t)^2 at w = 0.5, x = 2, b = -1, t = 1.
-# z = 0, s = sigmoid(0) = 1/2, dL/ds = s - t = -1/2, ds/dz = s (1 - s) = 1/4, dz/dw = x = 2.
+# z = 0, a = sigmoid(0) = 1/2, dL/da = a - y = -1/2, da/dz = a (1 - a) = 1/4, dz/dw = x = 2.
 Q1_W, Q1_X, Q1_B, Q1_T = 0.5, 2.0, -1.0, 1.0
 Q1_EXPECTED = (0.5 - 1.0) * 0.25 * 2.0  # -0.25
 
@@ -17,7 +17,7 @@ def check_q1(ans):
     return [compare_scalar("dL/dw", "q1_dL_dw", ans["q1_dL_dw"], Q1_EXPECTED, mistakes=(
         (-0.125, "you stopped at dL/dz: multiply by dz/dw = x"),
         (-1.0, "you left out the sigmoid's derivative s (1 - s)"),
-        (0.25, "check the sign of dL/ds = s - t"),
+        (0.25, "check the sign of dL/da = a - y"),
         (-0.5, "a factor of 2 too large: the ½ in the loss cancels the 2 from the square"),
     ))]
 
