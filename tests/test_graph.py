@@ -185,9 +185,12 @@ def test_draw_graph_writes_value_gradient_and_partials():
         ax = fig.axes[0]
         texts = [t.get_text() for t in ax.texts]
         assert ax.get_title() == "test graph"
-        assert ax.get_xlabel() and ax.get_ylabel()
-        assert any(f"g = {a.grad:.3g}" in t for t in texts)
-        assert any(f"v = {L.value:.3g}" in t for t in texts)
+        # the x axis counts depth; the y axis has no meaning, so no label
+        assert ax.get_xlabel() and not ax.get_ylabel()
+        # the adjoint in the book's notation, the value after "= "
+        assert any(rf"$\bar{{a}}$ = {a.grad:.3g}" in t for t in texts)
+        assert any(f"\n= {L.value:.3g}" in t for t in texts)
+        assert not any("v =" in t or "g =" in t for t in texts)
         # one partial label per edge: a*b (2), tanh (1), + (2), sigmoid (1)
         edge_labels = [t for t in texts if t and "\n" not in t]
         assert len(edge_labels) == 6
@@ -269,6 +272,6 @@ def test_draw_graph_places_leaves_beside_their_gate_and_boxes_do_not_overlap():
             for b in boxes[i + 1:]:
                 assert not a.overlaps(b)
         # no gradient was asked for
-        assert not any("g =" in t.get_text() for t in ax.texts)
+        assert not any(r"$\bar" in t.get_text() for t in ax.texts)
     finally:
         plt.close(fig)

@@ -64,7 +64,7 @@ def test_train_monitored_logs_match_a_hand_written_loop(digits):
 def test_schedules_are_the_packages(digits):
     fns = practice.make_schedules(1.0, 40, 5)
     assert list(fns) == ["constant", "exponential", "step", "cosine", "warm-up + cosine"]
-    assert fns["exponential"](39) == optim.exponential_lr(1.0, 0.1, 7, decay_steps=8)
+    assert fns["exponential"](39) == optim.exponential_lr(1.0, 0.1, 39, decay_steps=40)
     assert fns["step"](12) == 0.5                      # epoch 2 of 8, halved every 2
     assert fns["warm-up + cosine"](0) == pytest.approx(0.2)
     assert fns["cosine"](40) == pytest.approx(0.0, abs=1e-15)

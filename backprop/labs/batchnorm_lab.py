@@ -238,7 +238,7 @@ def plot_lr_sweep(lrs, finals, largest):
     import matplotlib.pyplot as plt
 
     lrs = np.asarray(lrs, dtype=float)
-    fig, ax = plt.subplots(figsize=(8.5, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.6))
     top = 4.0
     for k, (label, final) in enumerate(finals.items()):
         color = f"C{k}"
@@ -259,7 +259,7 @@ def plot_lr_sweep(lrs, finals, largest):
     ax.set_ylabel("training loss, last epoch (log scale)")
     ax.set_title("Which learning rates train (dotted: the largest)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=4)
     fig.tight_layout()
     return fig
 
@@ -308,8 +308,9 @@ def plot_grad_norms(norms, title="Weight-gradient norm per layer", ax=None,
         ax.semilogy(np.arange(1, values.size + 1), values, marker="o", ms=3,
                     label=label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("layer l (1 = next to the input)")
-    ax.set_ylabel("||dL/dW_l|| (log scale)")
+    ax.set_xlabel(r"layer $\ell$ (1 = next to the input)", fontsize=10)
+    ax.set_ylabel(r"$\Vert\partial L / \partial W_\ell\Vert$ (log scale)",
+                  fontsize=10)
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     if legend_loc is not None:
@@ -325,7 +326,7 @@ def explorer_figure(X, y, sizes, lr=0.1, gain=1.0, epochs=5, batch_size=64, seed
     """
     import matplotlib.pyplot as plt
 
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7, 4.2))
     norms = {}
     nets = (("without BatchNorm", False), ("with BatchNorm", True))
     for k, (label, bn) in enumerate(nets):
@@ -341,8 +342,9 @@ def explorer_figure(X, y, sizes, lr=0.1, gain=1.0, epochs=5, batch_size=64, seed
     ax0.set_ylabel("training loss (log scale)")
     ax0.set_title(f"lr {lr:g}, init scale {gain:g}")
     ax0.grid(True, which="major", alpha=0.3)
-    ax0.legend(fontsize=9)
-    plot_grad_norms(norms, title="||dW_l|| at initialisation", ax=ax1)
+    ax0.legend(fontsize=9, loc="lower left")
+    plot_grad_norms(norms, title=r"$\Vert\partial L/\partial W_\ell\Vert$ at init",
+                    ax=ax1)
     fig.tight_layout()
     return fig
 

@@ -306,12 +306,21 @@ def plot_clipping_2d(g=(3.0, 0.6), clip=1.0):
 
 
 def explorer_figure(depth=20, activation="tanh", init_name="xavier", gain=1.0):
-    """The widget's picture: norms per layer for one configuration, with its ratio."""
+    """The widget's picture: the backward signal per layer, with its ratio.
+
+    Plots ||delta_l|| = ||dL/dz_l|| for one configuration (the quantity
+    chapter 6 reads its ratios from, not the weight gradient ||dW_l||),
+    titled with the ratio ||delta_1|| / ||delta_depth||.
+    """
     norms = layer_gradient_norms(depth=depth, activation=activation,
-                                 init_name=init_name, gain=gain)
+                                 init_name=init_name, gain=gain,
+                                 quantity="delta")
     label = f"{activation}, {init_name} x {gain:g}"
-    fig = plot_layer_norms({label: norms},
-                           title=f"depth {depth}: first/last = {norm_ratio(norms):.2e}")
+    ratio = norm_ratio(norms)
+    fig = plot_layer_norms(
+        {label: norms}, ylabel="||δ_ℓ|| = ||dL/dz_ℓ|| (log scale)",
+        title=f"Backward signal, depth {depth}: "
+              f"||δ_1|| / ||δ_{depth}|| = {ratio:.2e}")
     fig.set_size_inches(7, 4)
     fig.tight_layout()
     return fig
@@ -320,8 +329,9 @@ def explorer_figure(depth=20, activation="tanh", init_name="xavier", gain=1.0):
 def gradient_norm_widget():
     """ipywidgets explorer: depth, activation, init and init scale (gain).
 
-    In a live kernel the figure redraws on every change; the book shows
-    :func:`explorer_figure` at the defaults next to it.
+    In a live kernel the figure (the backward signal ||delta_l|| per layer)
+    redraws on every change; the book shows :func:`explorer_figure` at the
+    defaults next to it.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt

@@ -90,18 +90,20 @@ def _node_text(node, show_grad, digits):
     else:
         lines = [f"{node.label} [{_OP_SYMBOL.get(node.op, node.op)}]"]
     if node.op != "const":
-        lines.append(f"v = {node.value:.{digits}g}")
+        lines.append(f"= {node.value:.{digits}g}")
         if show_grad:
-            lines.append(f"g = {node.grad:.{digits}g}")
+            # the adjoint in the book's notation, e.g. "ū = -2" (mathtext)
+            lines.append(rf"$\bar{{{node.label}}}$ = {node.grad:.{digits}g}")
     return "\n".join(lines)
 
 
 def draw_graph(output, title="Computational graph", ax=None, show_grad=True,
                show_partials=True, figsize=(7.4, 3.6), fontsize=11, digits=3):
-    """Draw the graph of ``output`` left to right, value and gradient at each node.
+    """Draw the graph of ``output`` left to right, value and adjoint at each node.
 
-    Each box shows the node's value ``v`` and, after :func:`reverse_mode`,
-    its gradient ``g`` = d(output)/d(node); each edge is labelled with its
+    Each box shows the node's name, its value ("= 3") and, after
+    :func:`reverse_mode`, its adjoint, drawn as the name with a bar
+    ("ū = -2", d(output)/d(node)); each edge is labelled with its
     local partial d(child)/d(parent). Numbers have ``digits`` significant
     digits; boxes are sized to their text (``fontsize`` points, edge labels
     one point smaller). Returns the matplotlib Figure.
@@ -123,7 +125,6 @@ def draw_graph(output, title="Computational graph", ax=None, show_grad=True,
     ax.set_xticks(sorted(set(xs)))
     ax.set_yticks([])
     ax.set_xlabel("depth (operations from the inputs)")
-    ax.set_ylabel("nodes at that depth")
     ax.set_title(title, fontsize=fontsize + 1)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)

@@ -337,7 +337,7 @@ def plot_profiles(measured, predicted, activations_=("linear", "tanh", "relu"),
     import matplotlib.pyplot as plt
 
     ncol = len(activations_)
-    fig, axes = plt.subplots(2, ncol, figsize=(2.9 * ncol, 6.6), sharex=True,
+    fig, axes = plt.subplots(2, ncol, figsize=(min(7.0, 2.4 * ncol), 6.8), sharex=True,
                              sharey=True)
     axes = np.asarray(axes).reshape(2, ncol)
     for j, act in enumerate(activations_):
@@ -345,11 +345,11 @@ def plot_profiles(measured, predicted, activations_=("linear", "tanh", "relu"),
             for i, key in enumerate(("forward", "backward")):
                 _plot_one(axes[i, j], measured[act, init_name], predicted[act, init_name], key,
                           init_name, label=(i == 0 and j == 0))
-        axes[0, j].set_title(f"{act}: forward\nVar[z_l]", fontsize=11)
-        axes[1, j].set_title(f"{act}: backward\nVar[dL/dz_l]", fontsize=11)
-        axes[1, j].set_xlabel("layer l", fontsize=11)
+        axes[0, j].set_title(f"{act}: forward\n" + r"$q_\ell$", fontsize=11)
+        axes[1, j].set_title(f"{act}: backward\n" + r"$g_\ell$", fontsize=11)
+        axes[1, j].set_xlabel(r"layer $\ell$", fontsize=11)
     for i in range(2):
-        axes[i, 0].set_ylabel("variance (log scale)", fontsize=11)
+        axes[i, 0].set_ylabel("mean square (log scale)", fontsize=11)
         for ax in axes[i]:
             ax.set_ylim(*ylim)
             ax.set_yticks([10.0 ** k for k in range(int(np.ceil(np.log10(ylim[0]))),
@@ -408,10 +408,10 @@ def explorer_figure(depth=50, activation="relu", init_name="he", width=256, n=32
                                 widths=widths)
     linear = predicted_profile(widths, activation, init_name, "linear")
     gauss = predicted_profile(widths, activation, init_name, "gaussian")
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(7, 4), sharey=True)
     layers = np.arange(1, depth + 1)
     for ax, key, title in zip(axes, ("forward", "backward"),
-                              ("forward: Var[z_l]", "backward: Var[dL/dz_l]")):
+                              (r"forward: $q_\ell$", r"backward: $g_\ell$")):
         ax.semilogy(layers, np.maximum(measured[key], _FLOOR), "o-", ms=2.5, color="C0",
                     label="measured")
         ax.semilogy(layers, np.maximum(linear[key], _FLOOR), "--", color="C1",
@@ -421,13 +421,13 @@ def explorer_figure(depth=50, activation="relu", init_name="he", width=256, n=32
             ax.semilogy(layers, np.maximum(gauss[key], _FLOOR), ":", color="C3", lw=2,
                         label="predicted, Gaussian z")
         ax.set_title(title, fontsize=11)
-        ax.set_xlabel("layer l", fontsize=11)
+        ax.set_xlabel(r"layer $\ell$", fontsize=11)
         ax.tick_params(labelsize=10)
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel("variance (log scale)", fontsize=11)
+    axes[0].set_ylabel("mean square (log scale)", fontsize=11)
     axes[0].legend(fontsize=10)
     fig.suptitle(f"{activation}, {LABELS[init_name]}, depth {depth}, width {width}:"
-                 f" Var[z_{depth}] = {measured['forward'][-1]:.2g}", fontsize=11)
+                 f" $q_{{{depth}}}$ = {measured['forward'][-1]:.2g}", fontsize=11)
     fig.tight_layout()
     return fig
 

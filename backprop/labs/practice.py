@@ -39,16 +39,18 @@ ACTIVATIONS = {"relu": model.ReLU, "tanh": model.Tanh,
 def make_schedules(lr0, total_steps, steps_per_epoch):
     """The chapter's five schedules as functions of the step, {name: fn}.
 
-    Exponential and step decay count epochs, as they are usually written:
-    exponential decay by 0.1 over the whole run (decay_rate 0.1,
-    decay_steps = all epochs), step decay halving every quarter of the run;
-    cosine decays to 0 after a warm-up of one epoch.
+    Exponential decay by 0.1 over the whole run, smoothly: the epoch
+    counts fractions of an epoch, so the rate at step s is
+    lr0 0.1 ** (s / total_steps) and reaches lr0 / 10 at s = total_steps,
+    the step after the last one. Step decay counts whole epochs, halving
+    every quarter of the run. Cosine decays to 0 at s = total_steps,
+    after a warm-up of one epoch.
     """
     epochs = total_steps // steps_per_epoch
     return {
         "constant": lambda s: lr0,
         "exponential": lambda s: optim.exponential_lr(
-            lr0, 0.1, s // steps_per_epoch, decay_steps=epochs),
+            lr0, 0.1, s, decay_steps=total_steps),
         "step": lambda s: optim.step_lr(
             lr0, s // steps_per_epoch, step_size=max(1, epochs // 4)),
         "cosine": lambda s: optim.cosine_lr(lr0, s, total_steps),
@@ -240,7 +242,7 @@ def plot_schedules(lr0, total_steps, steps_per_epoch, ax=None):
 
     fig = None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+        fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
     steps = np.arange(total_steps)
     for name, fn in make_schedules(lr0, total_steps, steps_per_epoch).items():
         ax.plot(steps, [fn(s) for s in steps], label=name,
@@ -248,7 +250,8 @@ def plot_schedules(lr0, total_steps, steps_per_epoch, ax=None):
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("learning rate")
     ax.set_title(f"Five schedules, lr0 = {lr0:g}, {total_steps} steps")
-    ax.legend(fontsize=9, ncols=2)
+    ax.legend(fontsize=10, ncols=3, loc="upper center",
+              bbox_to_anchor=(0.5, -0.2))
     return fig
 
 
@@ -259,7 +262,7 @@ def plot_schedule_results(results):
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, len(results), figsize=(8, 6.2),
+    fig, axes = plt.subplots(2, len(results), figsize=(7, 6.4),
                              layout="constrained", squeeze=False)
     for col, (lr0, sweep) in enumerate(results.items()):
         top, bottom = axes[0, col], axes[1, col]
@@ -283,7 +286,7 @@ def plot_schedule_results(results):
                                rotation_mode="anchor")
         bottom.set_ylabel("test accuracy (%)")
         bottom.set_title(f"lr0 = {lr0:g}: test accuracy (bar: mean)")
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 0].legend(fontsize=9)
     return fig
 
 
@@ -298,7 +301,7 @@ def plot_monitors(run, title="", axes=None, label=""):
 
     fig = None
     if axes is None:
-        fig, axes = plt.subplots(2, 2, figsize=(8, 5.6), layout="constrained")
+        fig, axes = plt.subplots(2, 2, figsize=(7, 5.8), layout="constrained")
         axes = axes.ravel()
     steps = np.arange(len(run.loss))
     axes[0].plot(steps, run.loss, color="k", lw=1)
@@ -336,14 +339,14 @@ def plot_monitors(run, title="", axes=None, label=""):
         ax.set_xlim(-0.02 * len(steps), 1.02 * len(steps))
     names = ("loss", "gradient norm per layer",
              "update/weight ratio (dotted: 1e-3)", "dead ReLU units")
-    ylabels = ("training loss", "||dL/dW, dL/db||", "||update|| / ||W||",
+    ylabels = ("training loss", r"$G_\ell$", r"$\rho_\ell$",
                "dead units (%)")
     prefix = f"{label}: " if label else ""
     for ax, name, ylabel in zip(axes, names, ylabels):
         ax.set_title(prefix + name, fontsize=10)
         ax.set_ylabel(ylabel)
         ax.set_xlabel("step")
-    axes[1].legend(fontsize=8, ncols=2 if n > 3 else 1)
+    axes[1].legend(fontsize=9, ncols=2 if n > 3 else 1)
     if fig is not None and title:
         fig.suptitle(title)
     return fig
@@ -353,7 +356,7 @@ def plot_clinic(before, after, title):
     """Monitors of a broken run (left column) and of its fix (right)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(4, 2, figsize=(8, 10.5), layout="constrained")
+    fig, axes = plt.subplots(4, 2, figsize=(7, 11), layout="constrained")
     plot_monitors(before, axes=axes[:, 0], label="broken")
     plot_monitors(after, axes=axes[:, 1], label="fixed")
     fig.suptitle(title)
@@ -384,7 +387,7 @@ def schedule_figure(X, y, test, sizes, schedule="warm-up + cosine", lr0=0.1,
     net = make_mlp(sizes, np.random.default_rng(seed))
     run = train_monitored(net, X, y, fn, epochs, batch_size, seed=seed,
                           test=test)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.5, 3.4),
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.4),
                                    layout="constrained")
     ax1.plot(run.lr, color=COLOURS[schedule])
     ax1.set_xlabel("step")

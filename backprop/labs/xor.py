@@ -47,6 +47,7 @@ __all__ = [
     "solved",
     "plot_loss_curves",
     "plot_decision_boundary",
+    "figure_legend",
     "explorer_figure",
     "xor_explorer",
 ]
@@ -123,8 +124,8 @@ def train_pairs(params, X, y, lr=0.5, epochs=5000, gradient="mse"):
 
     params: ``{"W1": (D, H), "b1": (H,), "W2": (H, M), "b2": (M,)}``.
     ``gradient="half"`` steps along the gradient of L / 2 instead of L.
-    Returns ``(new_params, losses)``; ``losses[e]`` is the MSE before update e,
-    shape (epochs,).
+    Returns ``(new_params, losses)``; ``losses[e]``, shape (epochs,), is
+    the MSE before update e.
     """
     _check_gradient(gradient)
     X, y = _check_xy(X, y)
@@ -218,30 +219,44 @@ def solved(params, X=XOR_X, y=XOR_Y):
     return np.all((a2 > 0.5) == (np.asarray(y) > 0.5), axis=(1, 2))
 
 
-def plot_loss_curves(loss, ax, title, highlight=None, logy=True):
+def plot_loss_curves(loss, ax, title, highlight=None, logy=True, legend=True):
     """Plot one thin line per seed of ``loss`` (epochs, S) and their median.
 
     Epochs on a log axis; the loss on a log axis too unless ``logy=False``.
+    ``legend=False`` leaves the legend to the caller (e.g. one for a figure).
     """
     import matplotlib.ticker as mticker
 
     epochs = np.arange(1, loss.shape[0] + 1)
     ax.plot(epochs, loss, color="tab:blue", alpha=0.15, lw=0.8)
-    ax.plot(epochs, np.median(loss, axis=1), color="black", lw=2, label="median over seeds")
+    ax.plot(epochs, np.median(loss, axis=1), color="black", lw=2,
+            label="median over seeds")
     if highlight is not None:
-        ax.plot(epochs, loss[:, highlight], color="tab:red", lw=1.5, label=f"seed {highlight}")
-    ax.axhline(0.25, color="gray", ls="--", lw=1, label="0.25 (predict 0.5 everywhere)")
+        ax.plot(epochs, loss[:, highlight], color="tab:red", lw=1.5,
+                label=f"seed {highlight}")
+    ax.axhline(0.25, color="gray", ls="--", lw=1,
+               label="0.25 (predict 0.5 everywhere)")
     ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+        # room below the curves for the legend
+        ax.set_ylim(min(loss.min(), 1e-3) / 30, 1.0)
+    else:
+        # a linear axis from 0: a plateau at 0.25 shows as one flat line,
+        # not as noise magnified into ticks like 0.250025
+        ax.set_ylim(0, max(0.3, 1.1 * loss.max()))
     ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE loss")
     ax.set_title(title)
-    ax.legend(loc="lower left", fontsize="small")
+    if legend:
+        # the lower left is free of curves: every loss starts near 0.25
+        # and falls (if at all) only after many epochs
+        ax.legend(loc="lower left", fontsize=9)
 
 
-def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
+def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101,
+                           legend=True):
     """Colour the plane by one network's output and draw its 0.5 contour.
 
     params: a single network ``{"W1": (D, H), ...}`` (no seed axis). The
@@ -264,8 +279,20 @@ def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101):
     ax.set_yticks([-0.5, 0, 0.5, 1, 1.5])
     ax.set_aspect("equal")
     ax.set_title(title)
-    ax.legend(loc="upper center", fontsize="small", ncol=2, framealpha=0.9)
+    if legend:
+        ax.legend(loc="upper center", fontsize=9, ncol=2, framealpha=0.9)
     return cs
+
+
+def figure_legend(fig, axes):
+    """One legend for ``fig`` below its panels, from the labelled artists of
+    ``axes`` (each label once), so that no legend covers a curve."""
+    handles = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    return fig.legend(handles.values(), handles.keys(), loc="outside lower center",
+                      ncol=3, fontsize=9, frameon=False)
 
 
 def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradient="mse"):
@@ -278,16 +305,21 @@ def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradi
     params = init_params(range(n_seeds), hidden=hidden, scale=scale)
     final, hist = train_seeds(params, XOR_X, XOR_Y, lr=lr, epochs=epochs, gradient=gradient)
     n_solved = int(solved(final).sum())
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 4.1), layout="constrained",
+                                   gridspec_kw={"width_ratios": [1.15, 1]})
     logy = bool(hist["loss"].max() > 2 * hist["loss"][-1].min())  # flat curves: linear axis
     scale_txt = scale if isinstance(scale, str) else f"{scale:.3g}"  # "lecun" or a slider float
     plot_loss_curves(hist["loss"], ax1,
-                     f"{n_solved} of {n_seeds} seeds solve XOR "
-                     f"(scale {scale_txt}, lr {lr:.3g}, H={hidden})", highlight=0, logy=logy)
+                     f"{n_solved} of {n_seeds} seeds solve XOR\n"
+                     f"(scale {scale_txt}, lr {lr:.3g}, H = {hidden})",
+                     highlight=0, logy=logy, legend=False)
     cs = plot_decision_boundary({k: v[0] for k, v in final.items()}, ax2,
-                                f"seed 0 after {epochs} epochs")
-    fig.colorbar(cs, ax=ax2, label="network output $a_2$", ticks=[0, 0.25, 0.5, 0.75, 1])
-    fig.tight_layout()
+                                f"seed 0, {epochs} epochs", legend=False)
+    ax1.title.set_fontsize(11)
+    ax2.title.set_fontsize(11)
+    fig.colorbar(cs, ax=ax2, label="output $a_2$", shrink=0.85,
+                 ticks=[0, 0.25, 0.5, 0.75, 1])
+    figure_legend(fig, (ax1, ax2))
     return fig, n_solved
 
 
