@@ -17,11 +17,13 @@ nbconvert without an nbgrader course directory:
    answer name it assigns, so a student notebook runs top to bottom and its
    checks say "not attempted".
 2. ``ClearOutput`` removes the solution's outputs.
-3. ``metadata["backprop"]["exercise"]`` is set, and every check cell (nbgrader
-   ``grade`` and not ``solution``) is tagged ``remove-output``, so the book
-   does not show a stored "not attempted" under each check; the notebook is executed with
-   nbclient (without storing widget state, whose model ids change every run)
-   so that its stored outputs show "not attempted" for nbval.
+3. ``metadata["backprop"]["exercise"]`` is set; every check cell (a code
+   cell calling ``check(...)``) is tagged ``remove-output``, so the HTML book
+   does not show a stored "NOT ATTEMPTED" block under every check (nbval still
+   compares those outputs, and a JupyterLab learner sees the live feedback).
+4. The notebook is executed with nbclient (without storing widget state,
+   whose model ids change every run) so that its stored outputs show "not
+   attempted" for nbval.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ TOP_LEVEL_STUB = "# YOUR CODE HERE"
 # Solution notebooks are titled "# Exercise N: ... (solution)"; the student
 # version drops the suffix.
 SOLUTION_TITLE = " (solution)"
+# A check cell: `q1_result = check("ex03_backward_pass", "q1", globals())`.
+CHECK_CALL = re.compile(r"(^|[^\w.])check\(", re.MULTILINE)
+HIDE_OUTPUT = "remove-output"
 
 
 class AnswerStubs(ClearSolutions):
@@ -110,6 +115,20 @@ def relink(source: str, src_dir: Path, dst_dir: Path) -> str:
     return LINK.sub(fix, source)
 
 
+def is_check_cell(cell) -> bool:
+    """A code cell that calls the grader's ``check(...)``."""
+    return cell.cell_type == "code" and bool(CHECK_CALL.search(cell.source))
+
+
+def hide_check_outputs(nb) -> None:
+    """Tag every check cell ``remove-output`` (once; other tags are kept)."""
+    for cell in nb.cells:
+        if is_check_cell(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if HIDE_OUTPUT not in tags:
+                tags.append(HIDE_OUTPUT)
+
+
 def exercise_id(nb, path: Path) -> str:
     return nb.metadata.get("backprop", {}).get("exercise") or path.stem
 
@@ -133,11 +152,7 @@ def make_student(solution_path: Path):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = relink(cell.source, solution_path.parent, STUDENT)
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            tags = cell.metadata.setdefault("tags", [])   # a check cell: no stored
-            if "remove-output" not in tags:                 # "not attempted" in the book
-                tags.append("remove-output")
+    hide_check_outputs(nb)
     title = nb.cells[0]
     if title.cell_type == "markdown" and SOLUTION_TITLE in title.source.split("\n", 1)[0]:
         title.source = title.source.replace(SOLUTION_TITLE, "", 1)

@@ -160,3 +160,155 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
             shutil.rmtree(self._profile, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ JupyterLab
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterLab:
+    """A real ``jupyter lab`` from the project's venv, for tests and screenshots.
+
+    It binds 127.0.0.1 on a free port with a random token, serves
+    ``root_dir``, and keeps everything it writes (user settings, workspaces,
+    runtime files) in its own temporary folder; the user's own Jupyter
+    configuration is not read, so what is tested is the venv's (sys-prefix)
+    configuration that ``make setup`` writes. ``settings`` maps a plugin id
+    (``"@jupyterlab/docmanager-extension:plugin"``) to user settings.
+    ``window.jupyterapp`` is exposed so a test can ask the application itself.
+    Use it as a context manager; leaving it shuts the server down through
+    its API and waits for the process to end.
+    """
+
+    def __init__(self, root_dir: str | os.PathLike, jupyter: str | os.PathLike,
+                 settings: dict | None = None, timeout: float = 90.0):
+        import secrets
+
+        self.root_dir = Path(root_dir)
+        self.jupyter = str(jupyter)
+        self.timeout = timeout
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._home = Path(tempfile.mkdtemp(prefix="backprop-lab-"))
+        self.log_path = self._home / "server.log"
+        settings_dir = self._home / "settings"
+        defaults = {
+            # no "receive Jupyter news?" toast, no update check (no network here)
+            "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
+                                                            "checkForUpdates": False},
+        }
+        for plugin, values in {**defaults, **(settings or {})}.items():
+            package, _, name = plugin.partition(":")
+            target = settings_dir / package / f"{name}.jupyterlab-settings"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values))
+        self._settings_dir = settings_dir
+        self._proc = None
+
+    def __enter__(self) -> "JupyterLab":
+        env = dict(os.environ,
+                   JUPYTER_CONFIG_DIR=str(self._home / "config"),
+                   JUPYTER_DATA_DIR=str(self._home / "data"),
+                   JUPYTER_RUNTIME_DIR=str(self._home / "runtime"),
+                   JUPYTER_PLATFORM_DIRS="1")
+        cmd = [self.jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+               f"--ServerApp.root_dir={self.root_dir}",
+               f"--LabApp.user_settings_dir={self._settings_dir}",
+               f"--LabApp.workspaces_dir={self._home / 'workspaces'}",
+               "--LabApp.expose_app_in_browser=True"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        self._log = open(self.log_path, "w")
+        self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self._proc.returncode}:\n{self.log()}")
+            try:
+                self.get("/api/status")
+                return self
+            except OSError:
+                time.sleep(0.25)
+        self.__exit__(None, None, None)
+        raise TimeoutError(f"jupyter lab did not answer within {self.timeout} s:\n{self.log()}")
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}{path}{sep}token={self.token}"
+
+    def get(self, path: str) -> tuple[int, str]:
+        """(status, body) of an authenticated GET; HTTP errors are returned, not raised."""
+        import urllib.error
+        request = urllib.request.Request(self.base + path,
+                                         headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode("utf-8", "replace")
+
+    def page_config(self, path: str) -> dict:
+        """The ``jupyter-config-data`` a page of the server embeds (lab or notebook)."""
+        import html
+        import re
+        status, body = self.get(path)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {status}")
+        m = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                      body, re.DOTALL)
+        if not m:
+            raise RuntimeError(f"GET {path}: no jupyter-config-data")
+        return json.loads(html.unescape(m.group(1)))
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def __exit__(self, *exc) -> None:
+        if self._proc is None:
+            return
+        try:
+            if self._proc.poll() is None:
+                request = urllib.request.Request(
+                    self.base + "/api/shutdown", method="POST", data=b"",
+                    headers={"Authorization": f"token {self.token}"})
+                try:
+                    urllib.request.urlopen(request, timeout=10).read()
+                except OSError:
+                    pass
+                try:
+                    self._proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self._proc.terminate()
+                    try:
+                        self._proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        self._proc.kill()
+                        self._proc.wait()
+        finally:
+            self.returncode = self._proc.returncode
+            self._log.close()
+            self._proc = None
+            shutil.rmtree(self._home, ignore_errors=True)
+
+
+def wait_for(browser: "Chromium", expression: str, timeout: float = 60.0, interval: float = 0.25):
+    """Evaluate ``expression`` in the page until it is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        try:
+            value = browser.evaluate(expression)
+        except RuntimeError:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"not true within {timeout} s: {expression[:200]} (last value {value!r})")

@@ -5,6 +5,10 @@ not compared here (executing twelve notebooks would double the test time);
 nbval checks them against a fresh run (`pytest --nbval exercises/`), and the
 tests below check what they must say: every question passed in a solution,
 "not attempted" in a student notebook.
+
+In a student notebook every check cell is tagged ``remove-output``: the HTML
+book shows no stored "NOT ATTEMPTED" block under each check, while nbval still
+compares those outputs and a JupyterLab learner sees the live feedback.
 """
 
 import importlib.util
@@ -18,14 +22,8 @@ from backprop.grade.checks import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = sorted(EXERCISES)
-CHAPTERS = {"ex01_forward_pass": "01_forward_pass", "ex02_chain_rule": "02_chain_rule",
-            "ex03_backward_pass": "03_backward_pass", "ex04_training_xor": "04_training_xor",
-            "ex05_gradient_checking": "05_gradient_checking",
-            "ex06_vanishing_gradients": "06_vanishing_gradients",
-            "ex07_numerical_stability": "07_numerical_stability",
-            "ex08_initialisation": "08_initialisation",
-            "ex09_batch_normalisation": "09_batch_normalisation",
-            "ex10_training_in_practice": "10_training_in_practice"}
+# exNN_name is the exercise of the chapter numbered NN (chapters/NN_*.ipynb).
+CHAPTERS = {ex: [p.stem for p in sorted((ROOT / "chapters").glob(f"{ex[2:4]}_*.ipynb"))] for ex in IDS}
 
 
 def _generator():
@@ -94,7 +92,8 @@ def test_solution_markup_and_points(ex):
     ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids))
     intro = nb.cells[0].source
-    assert f"../chapters/{CHAPTERS[ex]}.ipynb" in intro
+    assert len(CHAPTERS[ex]) == 1, f"{ex}: expected one chapter numbered {ex[2:4]}, found {CHAPTERS[ex]}"
+    assert f"../chapters/{CHAPTERS[ex][0]}.ipynb" in intro
     total = sum(q.points for q in EXERCISES[ex])
     assert f"{total:g} points" in intro
 
@@ -111,3 +110,27 @@ def test_stored_outputs(ex):
             text = _text(cell)
             assert f'{q} "' in text and f": {word} (" in text, text
             assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("ex", IDS)
+def test_student_check_outputs_are_hidden_in_the_book(ex, tmp_path):
+    """The generator tags each check cell, and only those, ``remove-output``."""
+    gen = _generator()
+    gen.main(["--no-execute", "--out", str(tmp_path), ex])
+    fresh = _read(tmp_path / f"{ex}.ipynb")
+    solution = _read(ROOT / "exercises" / "solutions" / f"{ex}.ipynb")
+    checks = _check_cells(fresh)
+    assert [q for _, q, _ in checks] == [q.id for q in EXERCISES[ex]]
+    check_ids = {id(cell) for _, _, cell in checks}
+    for _, q, cell in checks:
+        assert cell.metadata.get("tags", []).count("remove-output") == 1, f"{ex} {q}: check cell not hidden"
+    hidden_in_solution = sum("remove-output" in c.metadata.get("tags", []) for c in solution.cells)
+    hidden_others = sum("remove-output" in c.metadata.get("tags", [])
+                        for c in fresh.cells if id(c) not in check_ids)
+    assert hidden_others <= hidden_in_solution, f"{ex}: cells other than checks were tagged remove-output"
+    # The solutions keep their PASSED feedback visible in the book.
+    for _, q, cell in _check_cells(solution):
+        assert "remove-output" not in cell.metadata.get("tags", []), f"{ex} {q}: solution check hidden"
+    # Tagging again (a regenerated notebook) does not add a second tag.
+    gen.hide_check_outputs(fresh)
+    assert all(c.metadata["tags"].count("remove-output") == 1 for _, _, c in _check_cells(fresh))
