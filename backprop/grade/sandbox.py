@@ -184,8 +184,10 @@ def prepare_view(registry: dict, exercise: str, root: str) -> dict:
 def command(view: dict, ro: str, box: str, argv: list[str], memory_mb: int) -> list[str]:
     """The bwrap command line that runs ``argv`` in the sandbox (``ro`` read-only, ``box`` writable)."""
     home = os.path.join(box, "home")
+    # /proc, /dev and the empty /tmp first: a later bind lands on top of them,
+    # so a Python or a checkout that lives under /tmp (a CI clone) stays visible.
     args = [bwrap() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            *_system_binds()]
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_binds()]
     for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.abspath(sys.prefix),
                           os.path.realpath(sys.prefix)}):
         if not prefix.startswith("/usr/"):
@@ -193,8 +195,7 @@ def command(view: dict, ro: str, box: str, argv: list[str], memory_mb: int) -> l
     args += ["--ro-bind", view["package"], package_dir()]
     for site, stub in view["hide"]:
         args += ["--tmpfs", site, "--ro-bind", stub, os.path.join(site, "__init__.py")]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             "--ro-bind", ro, ro, "--bind", box, box, "--chdir", home, "--clearenv"]
+    args += ["--ro-bind", ro, ro, "--bind", box, box, "--chdir", home, "--clearenv"]
     env = {"HOME": home, "IPYTHONDIR": os.path.join(home, ".ipython"),
            "MPLCONFIGDIR": os.path.join(home, ".matplotlib"), "JUPYTER_CONFIG_DIR": os.path.join(home, ".jupyter"),
            "JUPYTER_DATA_DIR": os.path.join(home, ".local/share/jupyter"),
