@@ -29,19 +29,17 @@ def sort_rows(rows, exercises):
                                        r["question"]))
 
 
-def write_csv(rows, path) -> None:
-    """Write the rows atomically: a temporary file beside ``path``, then a rename over it."""
+def write_atomically(path, prefix, write, newline=None) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The rename replaces a link at ``path`` instead of writing through it, and a
+    failure leaves ``path`` as it was. Text that UTF-8 cannot hold is escaped.
+    """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".grades-", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
-            w.writeheader()
-            for r in rows:
-                w.writerow(dict(r, submission=escape(r["submission"]), exercise=escape(r["exercise"]),
-                                message=escape(r["message"]), points=f"{r['points']:g}",
-                                max_points=f"{r['max_points']:g}",
-                                hints=json.dumps(r.get("hints") or {}, ensure_ascii=False) if r.get("hints") else ""))
+        with os.fdopen(fd, "w", newline=newline, encoding="utf-8", errors="backslashreplace") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -51,6 +49,20 @@ def write_csv(rows, path) -> None:
         except OSError:
             pass
         raise
+
+
+def write_csv(rows, path) -> None:
+    """Write the rows atomically (see ``write_atomically``)."""
+    def write(f):
+        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(dict(r, submission=escape(r["submission"]), exercise=escape(r["exercise"]),
+                            message=escape(r["message"]), points=f"{r['points']:g}",
+                            max_points=f"{r['max_points']:g}",
+                            hints=json.dumps(r.get("hints") or {}, ensure_ascii=False) if r.get("hints") else ""))
+
+    write_atomically(path, ".grades-", write, newline="")
 
 
 def read_csv(path) -> list[dict]:

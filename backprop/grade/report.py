@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from collections import Counter, defaultdict
+
+from backprop.grade.gradebook import write_atomically
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:70em;
@@ -141,14 +142,4 @@ def build(rows, exercises: dict | None = None) -> str:
 def write_report(rows, path, exercises=None) -> None:
     """Write the report atomically (temporary file beside ``path``, then a rename)."""
     doc = build(rows, exercises)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-            f.write(doc)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, ".report-", lambda f: f.write(doc))

@@ -24,6 +24,7 @@ from backprop.batchnorm import (batchnorm_backward, batchnorm_forward,
                                 batchnorm_init_state)
 from backprop.layers import dense_backward, dense_forward
 from backprop.losses import softmax_cross_entropy
+from backprop.labs.style import png_bytes
 
 __all__ = [
     "source_post_backward",
@@ -371,8 +372,7 @@ def explorer_widget(X, y, sizes, epochs=5, batch_size=64, dpi=80):
     The picture is an ``ipywidgets.Image`` holding a PNG of
     :func:`explorer_figure`, redrawn when a control changes.
     """
-    import io
-
+    
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -386,10 +386,7 @@ def explorer_widget(X, y, sizes, epochs=5, batch_size=64, dpi=80):
 
     def draw(_change=None):
         fig = explorer_figure(X, y, sizes, lr.value, gain.value, epochs, batch_size)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
-        plt.close(fig)
-        image.value = buf.getvalue()
+        image.value = png_bytes(fig, dpi=dpi)
 
     lr.observe(draw, names="value")
     gain.observe(draw, names="value")

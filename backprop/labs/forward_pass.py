@@ -10,7 +10,7 @@ import numpy as np
 
 from backprop.activations import sigmoid_forward
 from backprop.init import xavier_normal
-from backprop.labs.style import scatter_targets
+from backprop.labs.style import png_bytes, scatter_targets
 from backprop.layers import dense_forward
 
 __all__ = ["PARAM_NAMES", "init_two_layer", "forward_trace", "shifted",
@@ -128,8 +128,7 @@ def weight_explorer(params, X=None, y=None, max_shift=4.0, resolution=81, dpi=80
     The returned VBox has the attributes ``dropdown``, ``slider``, ``image``
     and ``result``, the last Figure drawn (closed, so never shown twice).
     """
-    import io
-
+    
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -152,10 +151,7 @@ def weight_explorer(params, X=None, y=None, max_shift=4.0, resolution=81, dpi=80
             p, X, y, resolution=resolution,
             title=f"{name}[{', '.join(map(str, index))}] = {p[name][index]:.2f} "
                   f"(shifted by {slider.value:+.2f})")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
-        plt.close(fig)
-        image.value = buf.getvalue()
+        image.value = png_bytes(fig, dpi=dpi)
         box.result = fig
 
     dropdown.observe(draw, names="value")

@@ -20,6 +20,7 @@ import numpy as np
 from backprop import activations, init
 from backprop.layers import dense_backward, dense_forward
 from backprop.losses import softmax_cross_entropy
+from backprop.labs.style import png_bytes
 
 __all__ = [
     "ACTIVATIONS",
@@ -440,8 +441,7 @@ def variance_widget(depth=50, activation="relu", init_name="he", dpi=80):
     returned VBox has the attributes ``depth``, ``activation``, ``init_name``
     and ``image``.
     """
-    import io
-
+    
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -457,10 +457,7 @@ def variance_widget(depth=50, activation="relu", init_name="he", dpi=80):
 
     def draw(_change=None):
         fig = explorer_figure(depth_w.value, act_w.value, init_w.value)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
-        plt.close(fig)
-        image.value = buf.getvalue()
+        image.value = png_bytes(fig, dpi=dpi)
 
     for w in (depth_w, act_w, init_w):
         w.observe(draw, names="value")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backprop import losses, model, monitor, optim
+from backprop.labs.style import png_bytes
 
 __all__ = [
     "make_schedules",
@@ -408,8 +409,7 @@ def schedule_figure(X, y, test, sizes, schedule="warm-up + cosine", lr0=0.1,
 
 def schedule_widget(X, y, test, sizes, epochs=10, dpi=80):
     """ipywidgets explorer: schedule and lr0; the run is redrawn."""
-    import io
-
+    
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -426,10 +426,7 @@ def schedule_widget(X, y, test, sizes, epochs=10, dpi=80):
     def draw(_change=None):
         fig = schedule_figure(X, y, test, sizes, schedule.value, lr0.value,
                               epochs)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
-        plt.close(fig)
-        image.value = buf.getvalue()
+        image.value = png_bytes(fig, dpi=dpi)
 
     schedule.observe(draw, names="value")
     lr0.observe(draw, names="value")

@@ -21,6 +21,7 @@ from backprop import data
 from backprop.activations import tanh_backward, tanh_forward
 from backprop.layers import dense_backward, dense_forward
 from backprop.losses import softmax_cross_entropy
+from backprop.labs.style import png_bytes
 
 __all__ = [
     "record_warnings",
@@ -217,8 +218,7 @@ def loss_forms_widget():
 
     The book shows :func:`plot_loss_forms` at the defaults next to it.
     """
-    import io
-
+    
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -233,10 +233,7 @@ def loss_forms_widget():
     def redraw(*_):
         fig = plot_loss_forms((np.dtype(dtype.value).type,), target=target.value)
         fig.set_size_inches(6, 4)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=72)
-        plt.close(fig)
-        image.value = buf.getvalue()
+        image.value = png_bytes(fig, dpi=72)
 
     dtype.observe(redraw, "value")
     target.observe(redraw, "value")

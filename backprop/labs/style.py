@@ -5,9 +5,11 @@ target 0 is an open circle, target 1 a filled square, both black-edged so
 they stay visible on the red-blue colour maps of the decision surfaces.
 """
 
+import io
+
 import numpy as np
 
-__all__ = ["TARGET_MARKERS", "scatter_targets"]
+__all__ = ["TARGET_MARKERS", "scatter_targets", "png_bytes"]
 
 TARGET_MARKERS = {
     0: dict(marker="o", facecolors="white", edgecolors="black", label="target 0"),
@@ -26,3 +28,13 @@ def scatter_targets(ax, X, y, s=60, zorder=3):
         if mask.any():
             ax.scatter(X[mask, 0], X[mask, 1], s=s, zorder=zorder, linewidths=1.2,
                        **TARGET_MARKERS[target])
+
+
+def png_bytes(fig, dpi=100):
+    """The figure as PNG bytes, for a widget's ``ipywidgets.Image``; closes it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
