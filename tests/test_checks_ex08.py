@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from backprop.grade.checks import EXERCISES, run_question
+from check_helpers import assert_hint
 
 EX = "ex08_initialisation"
 
@@ -45,13 +46,6 @@ def run_with(q, **answers):
     ns = dict(CORRECT)
     ns.update(answers)
     return run_question(EX, q, ns)
-
-
-def assert_hint(res, *words):
-    assert res.status == "failed", res.text()
-    hints = " ".join(c.hint for c in res.cases if not c.passed)
-    for w in words:
-        assert w in hints, (w, res.text())
 
 
 def test_registered_with_five_questions():

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from backprop.grade.checks import EXERCISES, run_question
 from backprop.grade.checks import ex09_batch_normalisation as ex09
+from check_helpers import assert_hint
 
 EX = "ex09_batch_normalisation"
 QS = ["q1", "q2", "q3", "q4"]
@@ -42,13 +43,6 @@ CORRECT = {"batchnorm_backward": batchnorm_backward_torch,
 
 def run_with(q, **answers):
     return run_question(EX, q, {**CORRECT, **answers})
-
-
-def assert_hint(res, *words):
-    assert res.status == "failed", res.text()
-    hints = " ".join(c.hint for c in res.cases if not c.passed)
-    for w in words:
-        assert w in hints, (w, res.text())
 
 
 def test_registered_with_four_questions():

@@ -10,6 +10,7 @@ import torch
 from backprop import monitor, optim
 from backprop.grade.checks import EXERCISES, run_question
 from backprop.grade.checks import ex10_training_in_practice as ex10
+from check_helpers import assert_hint
 
 EX = "ex10_training_in_practice"
 QS = ["q1", "q2", "q3", "q4"]
@@ -45,13 +46,6 @@ CORRECT = {"warmup_cosine_lr": warmup_cosine_lr, "momentum_step": momentum_step_
 
 def run_with(q, **answers):
     return run_question(EX, q, {**CORRECT, **answers})
-
-
-def assert_hint(res, *words):
-    assert res.status == "failed", res.text()
-    hints = " ".join(c.hint for c in res.cases if not c.passed)
-    for w in words:
-        assert w in hints, (w, res.text())
 
 
 def test_registered_with_four_questions():
