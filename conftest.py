@@ -12,6 +12,10 @@ what a notebook asserts); a figure glued with myst-nb's ``glue`` carries the
 same PNG under another MIME type, skipped the same way. The chapters no
 longer glue figures (tests/test_notebooks.py forbids it); this only keeps an
 old notebook's glued PNG from being compared byte for byte.
+
+Interactive figures (``backprop.labs.explore`` twins) are compared by
+``explore.compare`` instead of exactly: their numbers within 1e-3 relative,
+their text exactly (see ``compare_with_twins``).
 """
 
 import os
@@ -55,10 +59,46 @@ def pytest_sessionstart(session):
                     returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def _is_twin(output) -> bool:
+    return PLOTLY_MIME in (output.get("data") or {})
+
+
+def _without_twins(outputs):
+    return [o for o in outputs if not _is_twin(o)]
+
+
+def compare_with_twins(item, original):
+    """nbval's comparison, with interactive figures (twins) compared by
+    ``backprop.labs.explore.compare``: their numbers within a stated
+    tolerance, everything else exactly. All other outputs go to nbval as
+    they are."""
+
+    def compare_outputs(test, ref, skip_compare=None):
+        stored = [o["data"] for o in ref if _is_twin(o)]
+        fresh = [o["data"] for o in test if _is_twin(o)]
+        if stored or fresh:
+            from backprop.labs.explore import compare
+
+            problems = ([f"{len(stored)} interactive figure(s) stored, {len(fresh)} drawn"]
+                        if len(stored) != len(fresh) else
+                        [p for s, f in zip(stored, fresh) for p in compare(s, f)])
+            if problems:
+                item.comparison_traceback = ["interactive figure differs: " + p for p in problems]
+                return False
+        return original(_without_twins(test), _without_twins(ref), skip_compare)
+
+    return compare_outputs
+
+
 def pytest_collection_modifyitems(session, config, items):
     seen = set()
     for item in items:
         notebook = getattr(item, "parent", None)
-        if type(notebook).__name__ == "IPyNbFile" and id(notebook) not in seen:
-            seen.add(id(notebook))
-            notebook.skip_compare = tuple(notebook.skip_compare) + GLUED_IMAGES
+        if type(notebook).__name__ == "IPyNbFile":
+            item.compare_outputs = compare_with_twins(item, item.compare_outputs)
+            if id(notebook) not in seen:
+                seen.add(id(notebook))
+                notebook.skip_compare = tuple(notebook.skip_compare) + GLUED_IMAGES

@@ -43,6 +43,7 @@ class PageReport:
     console_errors: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
 
 
@@ -135,10 +136,44 @@ class Chromium:
                 report.console_errors.append(f"{entry.get('text', '')} ({entry.get('url', '')})")
             elif method == "Network.requestWillBeSent":
                 requests[params["requestId"]] = params["request"]["url"]
+                report.requests.append(params["request"]["url"])
             elif method == "Network.loadingFailed":
                 report.failed_requests.append(
                     f"{requests.get(params['requestId'], '?')}: {params.get('errorText', '')}")
         return report
+
+    def events_since(self, start: int) -> list[dict]:
+        """CDP events received after the first ``start`` (read all pending ones first)."""
+        self.evaluate("1")
+        return self._events[start:]
+
+    def errors_in(self, events: list[dict]) -> list[str]:
+        """Console errors and uncaught exceptions among ``events``."""
+        found = []
+        for event in events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+                found.append(" ".join(str(a.get("value", a.get("description", "")))
+                                      for a in params.get("args", [])))
+            elif method == "Runtime.exceptionThrown":
+                found.append(str(params.get("exceptionDetails", {}).get("exception", {})
+                                 .get("description", params)))
+            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                found.append(params["entry"].get("text", ""))
+        return found
+
+    def requested_in(self, events: list[dict]) -> list[str]:
+        return [e["params"]["request"]["url"] for e in events
+                if e.get("method") == "Network.requestWillBeSent"]
+
+    def click(self, x: float, y: float) -> None:
+        """A real left click at viewport point (x, y): move, press, release."""
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y,
+                      button="left", clickCount=1)
+
+    def hover(self, x: float, y: float) -> None:
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
 
     def screenshot(self, path: str | os.PathLike, full_page: bool = True) -> None:
         import base64

@@ -180,3 +180,28 @@ def test_widget_controls_and_defaults():
     values = {c.description: c.value for c in w.children if hasattr(c, "description") and c.description}
     assert values == {"depth": 20, "activation": "tanh", "init": "xavier", "init scale": 1.0}
     plt.close("all")
+
+
+def test_twin_grid_point_matches_a_live_run():
+    """The book's twin stores what the widget computes: relu, He, gain 2."""
+    from backprop.labs.explore import decode
+
+    fig = dl.twin_figure()
+    groups = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
+    g = groups.index("relu, he")
+    steps = fig["layout"]["sliders"][g]["steps"]
+    step = next(s for s in steps if s["label"] == "2")
+    restyle, indices = step["args"]
+    live = dl.twin_state("relu", "he", 2.0)
+    assert len(indices) == len(live)
+    for k, (d, norms) in enumerate(live.items()):
+        stored = decode(restyle["y"][k])
+        np.testing.assert_allclose(stored, norms, rtol=5e-4)   # 4 significant digits
+        ratios = decode(restyle["customdata"][k])
+        np.testing.assert_allclose(ratios[0], dl.norm_ratio(norms), rtol=5e-4)
+        assert fig["data"][indices[k]]["visible"] is False      # not the default choice
+    default = fig["data"][[b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
+                          .index("tanh, xavier") * len(live)]
+    assert default["visible"] is True
+    np.testing.assert_allclose(decode(default["y"]),
+                               dl.twin_state("tanh", "xavier", 1.0)[10], rtol=5e-4)

@@ -8,6 +8,10 @@ and driven in headless Chromium over the DevTools protocol (tests/browser.py):
   "Success!" for an untouched exercise), no "Create Assignment" panel, no
   Nbgrader menu, no nbgrader plugin loaded, and its server endpoints are
   gone, in JupyterLab and in Notebook 7 alike;
+* a chapter's interactive figure (a kernel-free twin, backprop.labs.explore)
+  is rendered by the Plotly extension from the stored output, with no kernel
+  call: its static picture first, the live figure once the pointer enters
+  it, and its slider changes the drawing;
 * opening a chapter does not modify it: the document is not dirty once its
   kernel is connected, and with autosave every second the file's bytes and
   mtime are unchanged a few seconds later. A copy of the chapter whose
@@ -36,6 +40,7 @@ from browser import Chromium, JupyterLab, find_chromium, wait_for
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = "exercises/ex03_backward_pass.ipynb"
 CHAPTER = "chapters/03_backward_pass.ipynb"
+TWIN = "chapters/06_vanishing_gradients.ipynb"
 CONTROL = "chapters/control_other_kernelspec.ipynb"
 REQUIRED = (os.environ.get("CI", "").lower() in ("1", "true", "yes")
             or os.environ.get("BACKPROP_REQUIRE_BROWSER") == "1")
@@ -102,7 +107,7 @@ def browser():
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lab-root")
-    for rel in (EXERCISE, CHAPTER):
+    for rel in (EXERCISE, CHAPTER, TWIN):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, root / rel)
     control = json.loads((ROOT / CHAPTER).read_text())
@@ -200,3 +205,45 @@ def test_the_unmodified_check_can_fail(lab, browser, workspace):
     assert after[0] != before[0], "the control notebook was not rewritten: the check above proves nothing"
     saved = json.loads((workspace / CONTROL).read_text())
     assert saved["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+
+
+PLOTLY_OUTPUT_JS = r"""(() => {
+  const out = document.querySelector('.jp-RenderedPlotly');
+  if (!out) return null;
+  out.scrollIntoView({block: 'center'});
+  const img = out.querySelector('img.plot-img');
+  const r = out.getBoundingClientRect();
+  return {x: r.left + r.width / 2, y: r.top + r.height / 3,
+          image: !!img && img.complete && img.naturalWidth > 0 && img.style.display !== 'none',
+          graph: !!out.querySelector('.plot-container')};
+})()"""
+
+LAB_SLIDER_JS = r"""(() => {
+  const out = document.querySelector('.jp-RenderedPlotly');
+  const group = Array.from(out.querySelectorAll('.slider-group'))
+      .find(g => g.getBoundingClientRect().width > 0);
+  if (!group) return null;
+  group.scrollIntoView({block: 'center'});
+  const rail = group.querySelector('.slider-rail-rect').getBoundingClientRect();
+  const labels = Array.from(group.querySelectorAll('.slider-labels .slider-label'));
+  const r = labels[labels.length - 1].getBoundingClientRect();
+  return {x: r.left + r.width / 2, y: rail.top + rail.height / 2,
+          drawing: out.querySelector('.cartesianlayer').outerHTML};
+})()"""
+
+
+def test_twin_is_live_in_jupyterlab(lab, browser, workspace):
+    """The stored twin renders in JupyterLab without running a cell."""
+    _open(browser, lab, TWIN)
+    first = wait_for(browser, PLOTLY_OUTPUT_JS, timeout=60)
+    assert first["image"] and not first["graph"], (
+        f"the Plotly output should show its static picture until hovered: {first}")
+    browser.hover(first["x"], first["y"])
+    wait_for(browser, "(() => { const o = document.querySelector('.jp-RenderedPlotly');"
+                      " return !!(o && o.querySelector('.plot-container .slider-group')); })()",
+             timeout=30)
+    before = wait_for(browser, LAB_SLIDER_JS, timeout=10)
+    browser.click(before["x"], before["y"])
+    time.sleep(0.5)
+    after = browser.evaluate(LAB_SLIDER_JS)
+    assert after["drawing"] != before["drawing"], "the slider did not change the figure in JupyterLab"

@@ -8,7 +8,8 @@ is next to the input, layer ``depth`` next to the loss.
 
 Also here: the activation/derivative picture, the fraction of dead ReLUs,
 the cosine between a clipped and an unclipped gradient (with a 2-D picture),
-and the ipywidgets explorer (with its static default figure).
+the ipywidgets explorer, and its kernel-free twin for the book
+(:func:`twin_figure`, a precomputed grid drawn with Plotly).
 """
 
 import numpy as np
@@ -34,6 +35,11 @@ __all__ = [
     "plot_clipping_2d",
     "explorer_figure",
     "gradient_norm_widget",
+    "TWIN_DEPTHS",
+    "TWIN_GAINS",
+    "twin_state",
+    "twin_figure",
+    "twin_png",
 ]
 
 ACTIVATIONS = {
@@ -347,3 +353,79 @@ def gradient_norm_widget():
         init_name=widgets.Dropdown(options=["xavier", "he"], value="xavier", description="init"),
         gain=widgets.FloatLogSlider(value=1.0, base=2, min=-2, max=2, step=0.25, description="init scale"),
     )
+
+
+#: The twin's grid: three depths drawn together, and the init scale (gain)
+#: from 1/4 to 4 in half-octaves; every activation with either init.
+TWIN_DEPTHS = (10, 20, 40)
+TWIN_GAINS = tuple(float(2.0 ** e) for e in np.arange(-2, 2.01, 0.5))
+_TWIN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")
+
+
+def twin_state(activation="tanh", init_name="xavier", gain=1.0, depths=TWIN_DEPTHS):
+    """``{depth: ||delta_l|| per layer}``: one point of the twin's grid.
+
+    The same call the widget makes (:func:`layer_gradient_norms` with
+    ``quantity="delta"``), once per depth.
+    """
+    return {d: layer_gradient_norms(depth=d, activation=activation,
+                                    init_name=init_name, gain=gain,
+                                    quantity="delta")
+            for d in depths}
+
+
+def twin_figure(depths=TWIN_DEPTHS, gains=TWIN_GAINS):
+    """The widget's kernel-free twin: a Plotly figure over a precomputed grid.
+
+    A dropdown picks the activation and the init, a slider the init scale;
+    each state draws ||delta_l|| per layer for every depth in ``depths``;
+    hovering a point gives its norm and its ratio to the last layer's (at
+    layer 1, the chapter's ratio ||delta_1|| / ||delta_depth||). Returns the
+    figure as a dict for :func:`backprop.labs.explore.show`.
+    """
+    from backprop.labs.explore import Rounded, grid_figure
+
+    groups = [(f"{a}, {i}", (a, i)) for a in ACTIVATIONS for i in ("xavier", "he")]
+    steps = [(f"{g:.3g}", g) for g in gains]
+
+    def draw(group, gain):
+        state = twin_state(*group, gain=gain, depths=depths)
+        # names and hover text carry no computed digits: stored text is
+        # compared exactly on every CPU, numbers within a tolerance
+        return [{"type": "scatter", "mode": "lines+markers",
+                 "x": np.arange(1, d + 1), "y": Rounded(norms, 4),
+                 "customdata": Rounded(norms / norms[-1], 4),
+                 "name": f"depth {d}",
+                 "line": {"color": c, "width": 2}, "marker": {"size": 5},
+                 "hovertemplate": (f"depth {d}, layer %{{x}}<br>||δ|| = %{{y:.3g}}, "
+                                   f"%{{customdata:.2g}} × layer {d}'s<extra></extra>")}
+                for (d, norms), c in zip(state.items(), _TWIN_COLOURS)]
+
+    layout = {
+        "height": 500, "margin": {"l": 70, "r": 20, "t": 125, "b": 40},
+        "title": {"text": "Backward signal per layer, ||δ_ℓ|| = ||dL/dz_ℓ||",
+                  "x": 0.02, "xanchor": "left", "y": 0.975, "font": {"size": 15}},
+        "xaxis": {"title": {"text": "layer ℓ (1 = next to the input)"}},
+        "yaxis": {"title": {"text": "||δ_ℓ|| (log scale)"}, "type": "log",
+                  "exponentformat": "power"},
+        "legend": {"x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                   "orientation": "h", "font": {"size": 11}},
+        "template": "plotly_white",
+    }
+    return grid_figure(draw, steps, groups=groups, layout=layout,
+                       slider_label="init scale (gain):", menu_y=1.11,
+                       default=(("tanh", "xavier"), 1.0))
+
+
+def twin_png(activation="tanh", init_name="xavier", gain=1.0, depths=TWIN_DEPTHS):
+    """The twin's static picture (its default state), drawn with matplotlib: PNG bytes."""
+    from backprop.labs.style import png_bytes
+
+    state = twin_state(activation, init_name, gain, depths)
+    fig = plot_layer_norms(
+        {f"depth {d}: ratio {norm_ratio(n):.1e}": n for d, n in state.items()},
+        ylabel="||δ_ℓ|| = ||dL/dz_ℓ|| (log scale)",
+        title=f"Backward signal per layer: {activation}, {init_name} x {gain:g}")
+    fig.set_size_inches(7, 4)
+    fig.tight_layout()
+    return png_bytes(fig, dpi=100)
