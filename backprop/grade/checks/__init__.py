@@ -20,19 +20,15 @@ from backprop.grade.checks.core import (
     run_question,
 )
 
-# Each module registers its questions in EXERCISES on import.
-from backprop.grade.checks import (  # noqa: E402,F401
-    ex01_forward_pass,
-    ex02_chain_rule,
-    ex03_backward_pass,
-    ex04_training_xor,
-    ex05_gradient_checking,
-    ex06_vanishing_gradients,
-    ex07_numerical_stability,
-    ex08_initialisation,
-    ex09_batch_normalisation,
-    ex10_training_in_practice,
-)
+# Each module ``exNN_<name>.py`` of this package registers its questions in
+# EXERCISES on import; every such module is imported, in order.
+import importlib as _importlib  # noqa: E402
+import pkgutil as _pkgutil  # noqa: E402
+import re as _re  # noqa: E402
+
+for _name in sorted(m.name for m in _pkgutil.iter_modules(__path__)
+                    if _re.fullmatch(r"ex\d\d_\w+", m.name)):
+    _importlib.import_module(f"{__name__}.{_name}")
 
 __all__ = [
     "EXERCISES", "STATUSES", "Case", "LearnerError", "NotAttempted", "Question",
