@@ -438,7 +438,13 @@ def test_checker_lines():
 
 def test_checker_forced_blas_environment():
     """conftest.py stops nbval's second run if OpenBLAS ignored OPENBLAS_CORETYPE."""
-    from conftest import blas_problems
+    import importlib.util
+
+    # the repository's conftest.py, not tests/conftest.py (which `conftest` names here)
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    blas_problems = root_conftest.blas_problems
 
     assert blas_problems({}) == []
     problems = blas_problems({"OPENBLAS_CORETYPE": "NoSuchKernel"})
