@@ -196,3 +196,143 @@ def test_time_passes_reports_every_call_in_order():
     with_dx = cost.time_passes((20, 8, 3), N=16, repeats=2, warmup=0, input_grad=True)
     assert with_dx["calls"][-1][1] == "dense_backward 1"
     assert with_dx["calls"][-1][2] == 2 * 16 * 20 * 8
+
+
+# ---------------------------------------------------------------- the twin
+# The Plotly twin (kernel-free, in the HTML book) must show exactly what the
+# widget's matplotlib drawing shows at every step, from the same trace.
+
+EDGES = [(1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1), (2, 0, 0), (2, 1, 0)]
+NODES = [("x", 0), ("x", 1), ("h", 0), ("h", 1), ("o", 0), ("L", 0)]
+
+
+def _twin_steps(net=None):
+    fig = gb.twin_figure(net)
+    (slider,) = fig["layout"]["sliders"]
+    assert [s["label"] for s in slider["steps"]] == [str(k) for k in range(len(gb.STEPS))]
+    return fig, slider["steps"]
+
+
+def _twin_texts(layout):
+    return [a["text"].replace("<br>", "\n") for a in layout["annotations"]]
+
+
+@pytest.mark.parametrize("net", NETS)
+def test_twin_labels_equal_the_matplotlib_drawing_at_every_step(net):
+    t = gb.trace(net)
+    _, steps = _twin_steps(net)
+    for step, slider_step in enumerate(steps):
+        assert slider_step["method"] == "update"
+        layout = slider_step["args"][1]
+        fig = gb.draw_step(t, step)
+        ax = fig.axes[0]
+        drawn = [text.get_text() for text in ax.texts]
+        plt.close(fig)
+        assert sorted(_twin_texts(layout)) == sorted(drawn), f"step {step}"
+        assert layout["title"]["text"] == ax.get_title()
+        assert not any("$" in s for s in drawn)   # plain text, no mathtext
+
+
+def _numbers(line):
+    import re
+
+    return [float(v) for v in re.findall(r"[-+]?\d+\.\d+", line)]
+
+
+@pytest.mark.parametrize("net", NETS)
+def test_twin_numbers_at_the_last_step_are_the_trace(net):
+    # every number on the twin's labels, read back, is trace()'s value to
+    # the digits shown: edges in (layer, i, j) order, then the nodes
+    t = gb.trace(net)
+    _, steps = _twin_steps(net)
+    texts = _twin_texts(steps[-1]["args"][1])
+    for (layer, i, j), text in zip(EDGES, texts[:6]):
+        w, (act, delta), (grad,) = map(_numbers, text.split("\n"))
+        inp = t["x"][0, i] if layer == 1 else t["a1"][0, i]
+        d = t["delta1"][0, j] if layer == 1 else t["delta2"][0, j]
+        dW = t[f"dW{layer}"][i, j]
+        assert w == [pytest.approx(t[f"W{layer}"][i, j], abs=0.005)]
+        assert act == pytest.approx(inp, abs=0.005)
+        assert delta == pytest.approx(d, abs=5e-5)
+        assert grad == pytest.approx(dW, abs=5e-5)
+    layer_of = {"h": "1", "o": "2"}
+    for (kind, j), text in zip(NODES, texts[6:12]):
+        lines = text.split("\n")
+        if kind == "x":
+            assert lines[0] == f"x{'₁₂'[j]}"
+            assert _numbers(lines[1]) == [pytest.approx(t["x"][0, j], abs=5e-4)]
+            continue
+        if kind == "L":
+            assert lines[2] == f"L={float(t['loss']):.4f}"
+            continue
+        col, k = j, layer_of[kind]
+        z, a, d = (_numbers(s)[0] for s in lines[1:])
+        assert z == pytest.approx(t[f"z{k}"][0, col], abs=5e-4)
+        assert a == pytest.approx(t[f"a{k}"][0, col], abs=5e-4)
+        assert d == pytest.approx(t[f"delta{k}"][0, col], abs=5e-5)
+    db = _numbers(texts[12])
+    assert db == pytest.approx([t["db2"][0], t["db1"][0], t["db1"][1]], abs=5e-5)
+
+
+def test_twin_hover_shows_a_gradient_only_once_it_is_computed():
+    t = gb.trace()
+    fig, steps = _twin_steps()
+    node_trace = len(fig["data"]) - 1
+    assert fig["data"][node_trace]["mode"] == "markers"
+    first_delta = {("h", 0): 7, ("h", 1): 7, ("o", 0): 5}
+    for step, slider_step in enumerate(steps):
+        hover = slider_step["args"][0]["hovertext"][node_trace]
+        assert len(hover) == len(NODES)
+        for (kind, j), text in zip(NODES, hover):
+            if (kind, j) in first_delta:
+                assert ("δ = dL/dz" in text) == (step >= first_delta[kind, j])
+        if step == len(steps) - 1:
+            assert f"δ = dL/dz = {t['delta1'][0, 0]:.4f}" in hover[2]
+            assert f"δ = dL/dz = {t['delta2'][0, 0]:.4f}" in hover[4]
+            assert f"a = σ(z) = {t['a2'][0, 0]:.4f}" in hover[4]
+
+
+def test_twin_colours_what_each_step_computes():
+    from backprop.labs.explore import decode
+
+    fig, steps = _twin_steps()
+    node_trace = len(fig["data"]) - 1
+    for step, slider_step in enumerate(steps):
+        restyle = slider_step["args"][0]
+        ring = restyle["marker.line.color"][node_trace]
+        widths = decode(restyle["marker.line.width"][node_trace])
+        edges = restyle["line.color"][1:node_trace]
+        colour = "#1f77b4" if step <= 4 else "#d62728"   # blue forward, red backward
+        active = [c == colour for c in ring]
+        assert list(widths > 1) == active
+        assert all(c in (colour, "black") for c in ring)
+        assert set(edges) <= {colour, "#bfbfbf"}
+        # steps 1 and 8 light W1's four edges, steps 3 and 6 W2's two
+        lit = [c == colour for c in edges]
+        assert lit == {1: [True] * 4 + [False] * 2, 3: [False] * 4 + [True] * 2,
+                       6: [False] * 4 + [True] * 2, 8: [True] * 4 + [False] * 2}.get(
+                           step, [False] * 6), f"step {step}"
+    # it opens at the last step, like the widget: the first layout is step 8's
+    assert fig["layout"]["sliders"][0]["active"] == len(gb.STEPS) - 1
+    assert fig["layout"]["annotations"] == steps[-1]["args"][1]["annotations"]
+
+
+def test_twin_png_is_the_drawing_at_the_default_step():
+    from backprop.labs.style import png_bytes
+
+    def drawn(step):
+        fig = gb.draw_step(gb.trace(), step)
+        fig.tight_layout()
+        return png_bytes(fig, dpi=100)
+
+    png = gb.twin_png()
+    assert png.startswith(b"\x89PNG")
+    assert png == drawn(len(gb.STEPS) - 1) and png != drawn(len(gb.STEPS) - 2)
+
+
+def test_twin_is_small_and_reproducible():
+    from backprop.labs.explore import figure_json
+
+    text = figure_json(gb.twin_figure())
+    assert len(text) < 100_000
+    assert text == figure_json(gb.twin_figure())

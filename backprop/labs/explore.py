@@ -264,6 +264,10 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
         fig_layout.update(layout_at(s_default))
     fig_layout["sliders"] = sliders
     if groups is not None:
+        # Plotly 7.1 throws on showing a hidden heat map or contour when the
+        # margins may grow (it redraws before computing the new trace): a
+        # figure with a dropdown keeps the margins its layout gives.
+        fig_layout["margin"] = {**fig_layout.get("margin", {}), "autoexpand": False}
         buttons = []
         for gi, (label, _) in enumerate(group_list):
             visible = [i in spans[gi] for i in range(n_dynamic)] + [True] * len(static)
