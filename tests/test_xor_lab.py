@@ -169,3 +169,143 @@ def test_decision_boundary_only_where_the_output_varies():
         xl.plot_decision_boundary(params, ax, "t")
         assert sum(isinstance(c, ContourSet) for c in ax.collections) == contours
         plt.close(fig)
+
+
+# --- the explorer's kernel-free twin (issue 9) ---------------------------------
+
+def _flat(trace, prefix=""):
+    out = {}
+    for key, value in trace.items():
+        if isinstance(value, dict) and "bdata" not in value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _twin_state(fig, group_label, step_label):
+    """The traces of one grid point, as the dropdown and the slider show them."""
+    labels = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
+    slider = fig["layout"]["sliders"][labels.index(group_label)]
+    step = next(s for s in slider["steps"] if s["label"] == step_label)
+    restyle, indices = step["args"]
+    traces = []
+    for k, i in enumerate(indices):
+        t = _flat(fig["data"][i])
+        t.update({path: values[k] for path, values in restyle.items()})
+        traces.append(t)
+    return traces
+
+
+def _assert_twin_matches(traces, state, n_seeds):
+    from backprop.labs.explore import decode
+
+    loss = state["loss"]
+    curves = {t["hovertemplate"].split("<br>")[0]: t
+              for t in traces if t.get("mode") == "lines"}
+    assert set(curves) == {f"seed {s}" for s in range(n_seeds)} | {"median over seeds"}
+    ep = decode(curves["seed 0"]["x"])
+    np.testing.assert_array_equal(ep, xl.twin_epochs(loss.shape[0]))
+    # 4 significant digits (stored as float32): within 5e-4 relative
+    for s in range(n_seeds):
+        np.testing.assert_allclose(decode(curves[f"seed {s}"]["y"]), loss[ep - 1, s],
+                                   rtol=5e-4)
+    np.testing.assert_allclose(decode(curves["median over seeds"]["y"]),
+                               np.median(loss[ep - 1], axis=1), rtol=5e-4)
+    (text,) = [t for t in traces if t.get("mode") == "text"]
+    assert text["text"] == [f"<b>{state['n_solved']} of {n_seeds} seeds solve XOR</b>"]
+    (plane,) = [t for t in traces if t["type"] == "contour"]
+    assert np.abs(decode(plane["z"]) / 255 - state["plane"]).max() <= 0.5 / 255 + 1e-12
+    assert (plane["line.width"] > 0) == xl._has_boundary(state["plane"])
+    seed0 = {k: v[0] for k, v in state["params"].items()}
+    for t in traces:
+        if t.get("mode") == "markers":
+            x = np.column_stack([decode(t["x"]), decode(t["y"])])
+            np.testing.assert_allclose(decode(t["customdata"]),
+                                       xl.predict(seed0, x)[:, 0], rtol=5e-3)
+
+
+def test_twin_grid_point_equals_a_live_explorer_state():
+    # a small grid: 2 x 2 groups, 2 learning rates, 300 epochs, 3 seeds
+    fig = xl.twin_figure(scales=(0.1, 1.0), hidden=(2, 4), lrs=(0.5, 2.0), epochs=300,
+                         n_seeds=3, default=(0.1, 4, 0.5))
+    labels = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
+    assert labels == ["init scale 0.1, H = 2", "init scale 0.1, H = 4",
+                      "init scale 1, H = 2", "init scale 1, H = 4"]
+    assert fig["layout"]["updatemenus"][0]["active"] == 1
+    assert [s["label"] for s in fig["layout"]["sliders"][0]["steps"]] == ["0.5", "2"]
+    for group, step, args in (("init scale 1, H = 4", "2", (1.0, 2.0, 4)),
+                              ("init scale 0.1, H = 2", "0.5", (0.1, 0.5, 2))):
+        live = xl.explorer_state(*args, epochs=300, n_seeds=3, resolution=31)
+        _assert_twin_matches(_twin_state(fig, group, step), live, 3)
+    # every trace is drawn in every state; a dropdown choice shows its own copy
+    n = len(fig["data"])
+    visible = [t["visible"] for t in fig["data"][:n - 1]]
+    assert sum(visible) == len(visible) // 4
+
+
+def test_exercise_twin_has_one_h_and_labels_the_scale_alone():
+    fig = xl.twin_figure(scales=(0.01, 1.0), hidden=(4,), lrs=(0.5,), epochs=50, n_seeds=2)
+    labels = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
+    assert labels == ["init scale 0.01", "init scale 1"]
+    assert fig["layout"]["title"]["text"] == "XOR explorer: 2 seeds, 50 epochs"
+
+
+def test_chapter_twin_as_stored_equals_a_live_explorer_state():
+    # the twin that chapter 4 stores (and the book shows), at one grid point
+    import json
+    from pathlib import Path
+
+    from backprop.labs.explore import PLOTLY_MIME
+
+    nb = json.loads((Path(__file__).parents[1] / "chapters" / "04_training_xor.ipynb")
+                    .read_text())
+    (fig,) = [o["data"][PLOTLY_MIME] for c in nb["cells"] if c["cell_type"] == "code"
+              for o in c.get("outputs", []) if PLOTLY_MIME in o.get("data", {})]
+    live = xl.explorer_state(0.1, 2.0, 4, 5000, 20, resolution=31)
+    _assert_twin_matches(_twin_state(fig, "init scale 0.1, H = 4", "2"), live, 20)
+    assert fig["layout"]["updatemenus"][0]["buttons"][
+        fig["layout"]["updatemenus"][0]["active"]]["label"] == "init scale 0.01, H = 4"
+
+
+def test_widget_and_twin_share_explorer_states(monkeypatch):
+    calls = []
+    real = xl.explorer_states
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xl, "explorer_states", spy)
+    fig, n = xl.explorer_figure(scale=1.0, lr=0.5, hidden=2, epochs=100, n_seeds=2)
+    plt.close(fig)
+    assert calls == [([1.0], 0.5, 2, 100, 2, "mse", 101)]
+    # the twin: one call per H and learning rate, with every scale
+    xl.twin_figure(scales=(0.1, 1.0), hidden=(2, 4), lrs=(0.5, 2.0), epochs=100,
+                   n_seeds=2, default=(1.0, 2, 0.5))
+    assert sorted(calls[1:]) == sorted(((0.1, 1.0), lr, h, 100, 2)
+                                       for h in (2, 4) for lr in (0.5, 2.0))
+    png = xl.twin_png(scale=1.0, lr=0.5, hidden=2, epochs=100, n_seeds=2)
+    assert png.startswith(b"\x89PNG") and len(calls) == 6
+
+
+def test_explorer_states_train_each_scale_as_alone():
+    # several scales in one batch: each seed's numbers as in a batch of its own
+    both = xl.explorer_states([0.01, 1.0], lr=2.0, hidden=3, epochs=300, n_seeds=3,
+                              resolution=7)
+    for scale, state in zip((0.01, 1.0), both):
+        alone = xl.explorer_state(scale, 2.0, 3, 300, 3, resolution=7)
+        np.testing.assert_allclose(state["loss"], alone["loss"], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(state["plane"], alone["plane"], rtol=1e-12, atol=1e-15)
+        assert state["n_solved"] == alone["n_solved"]
+
+
+def test_explorer_state_plane_is_seed_0s_output():
+    state = xl.explorer_state(1.0, 0.5, 4, 200, 3, resolution=5)
+    g, out = state["grid"], state["plane"]
+    np.testing.assert_array_equal(g, np.linspace(-0.5, 1.5, 5))
+    seed0 = {k: v[0] for k, v in state["params"].items()}
+    # out[i, j] is the output at x1 = g[j], x2 = g[i]
+    np.testing.assert_allclose(out[1, 3], xl.predict(seed0, np.array([[g[3], g[1]]]))[0, 0])
+    assert state["loss"].shape == (200, 3)
+    assert state["n_solved"] == int(xl.solved(state["params"]).sum())

@@ -46,10 +46,19 @@ __all__ = [
     "predict",
     "solved",
     "plot_loss_curves",
+    "output_plane",
     "plot_decision_boundary",
     "figure_legend",
+    "explorer_states",
+    "explorer_state",
     "explorer_figure",
     "xor_explorer",
+    "TWIN_SCALES",
+    "TWIN_HIDDEN",
+    "TWIN_LRS",
+    "twin_epochs",
+    "twin_figure",
+    "twin_png",
 ]
 
 #: The four XOR inputs, (N, D) = (4, 2), and targets, (N, M) = (4, 1).
@@ -255,6 +264,19 @@ def plot_loss_curves(loss, ax, title, highlight=None, logy=True, legend=True):
         ax.legend(loc="lower left", fontsize=9)
 
 
+def output_plane(params, resolution=101, lo=-0.5, hi=1.5):
+    """One network's output over the square ``[lo, hi]^2`` of the input plane.
+
+    params: a single network ``{"W1": (D, H), ...}`` (no seed axis).
+    Returns ``(g, out)``: the R grid values g (R,) of both inputs, and
+    ``out`` (R, R) with ``out[i, j]`` the output at x1 = g[j], x2 = g[i].
+    """
+    g = np.linspace(lo, hi, resolution)
+    gx, gy = np.meshgrid(g, g)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])  # (R*R, 2)
+    return g, predict(params, grid).reshape(gx.shape)  # (R, R)
+
+
 def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101,
                            legend=True):
     """Colour the plane by one network's output and draw its 0.5 contour.
@@ -264,13 +286,16 @@ def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101,
     shows as one colour; the 0.5 contour is drawn only where the output
     varies by more than 0.01 over the plane (a boundary worth the name).
     """
-    g = np.linspace(-0.5, 1.5, resolution)
+    g, out = output_plane(params, resolution)
+    return _draw_plane(ax, g, out, title, X, y, legend)
+
+
+def _draw_plane(ax, g, out, title, X=XOR_X, y=XOR_Y, legend=True):
+    """``plot_decision_boundary`` from an :func:`output_plane` ``(g, out)``."""
     gx, gy = np.meshgrid(g, g)
-    grid = np.column_stack([gx.ravel(), gy.ravel()])  # (R*R, 2)
-    out = predict(params, grid).reshape(gx.shape)  # (R, R)
     levels = np.concatenate([[0.0], np.linspace(0.05, 0.95, 10), [1.0]])  # 0.5 mid-band
     cs = ax.contourf(gx, gy, out, levels=levels, cmap="RdBu_r", vmin=0, vmax=1)
-    if out.min() < 0.5 < out.max() and out.max() - out.min() > 0.01:
+    if _has_boundary(out):
         ax.contour(gx, gy, out, levels=[0.5], colors="black", linewidths=2)
     scatter_targets(ax, X, y, s=90)
     ax.set_xlabel("$x_1$")
@@ -284,6 +309,11 @@ def plot_decision_boundary(params, ax, title, X=XOR_X, y=XOR_Y, resolution=101,
     return cs
 
 
+def _has_boundary(out):
+    """A 0.5 contour worth drawing: the output crosses 0.5 and varies by > 0.01."""
+    return bool(out.min() < 0.5 < out.max() and out.max() - out.min() > 0.01)
+
+
 def figure_legend(fig, axes):
     """One legend for ``fig`` below its panels, from the labelled artists of
     ``axes`` (each label once), so that no legend covers a curve."""
@@ -295,26 +325,64 @@ def figure_legend(fig, axes):
                       ncol=3, fontsize=9, frameon=False)
 
 
+def explorer_states(scales, lr=0.5, hidden=4, epochs=5000, n_seeds=20,
+                    gradient="mse", resolution=101):
+    """Train seeds 0 to ``n_seeds - 1`` at one setting, for each init scale.
+
+    The computation behind the widget's picture (:func:`explorer_figure`,
+    through :func:`explorer_state`) and its kernel-free twin
+    (:func:`twin_figure`). The networks of every scale train together in
+    one :func:`train_seeds` call: a wider batch costs little more than one
+    scale's (the time goes into the per-epoch overhead), and each seed's
+    numbers do not depend on what else is in the batch.
+
+    Returns one dict per scale, in the order of ``scales``: ``"loss"``
+    (epochs, S), the MSE of each seed before each update; ``"params"``,
+    the final parameters (seed axis first); ``"n_solved"``, how many seeds
+    solve XOR (:func:`solved`); ``"grid"`` (R,) and ``"plane"`` (R, R),
+    seed 0's output over the plane (:func:`output_plane`, R = resolution).
+    """
+    inits = [init_params(range(n_seeds), hidden=hidden, scale=s) for s in scales]
+    params = {k: np.concatenate([p[k] for p in inits]) for k in inits[0]}  # (K*S, ...)
+    final, hist = train_seeds(params, XOR_X, XOR_Y, lr=lr, epochs=epochs,
+                              gradient=gradient)
+    ok = solved(final)
+    states = []
+    for i in range(len(inits)):
+        part = slice(i * n_seeds, (i + 1) * n_seeds)
+        mine = {k: v[part] for k, v in final.items()}
+        g, plane = output_plane({k: v[0] for k, v in mine.items()}, resolution)
+        states.append({"loss": hist["loss"][:, part], "params": mine,
+                       "n_solved": int(ok[part].sum()), "grid": g, "plane": plane})
+    return states
+
+
+def explorer_state(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20,
+                   gradient="mse", resolution=101):
+    """:func:`explorer_states` for one init scale: one dict."""
+    return explorer_states([scale], lr, hidden, epochs, n_seeds, gradient,
+                           resolution)[0]
+
+
 def explorer_figure(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20, gradient="mse"):
     """Train ``n_seeds`` networks and draw their loss curves and seed 0's boundary.
 
-    Returns ``(fig, n_solved)``.
+    Returns ``(fig, n_solved)``; the numbers come from :func:`explorer_state`.
     """
     import matplotlib.pyplot as plt
 
-    params = init_params(range(n_seeds), hidden=hidden, scale=scale)
-    final, hist = train_seeds(params, XOR_X, XOR_Y, lr=lr, epochs=epochs, gradient=gradient)
-    n_solved = int(solved(final).sum())
+    state = explorer_state(scale, lr, hidden, epochs, n_seeds, gradient)
+    loss, n_solved = state["loss"], state["n_solved"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 4.1), layout="constrained",
                                    gridspec_kw={"width_ratios": [1.15, 1]})
-    logy = bool(hist["loss"].max() > 2 * hist["loss"][-1].min())  # flat curves: linear axis
+    logy = bool(loss.max() > 2 * loss[-1].min())  # flat curves: linear axis
     scale_txt = scale if isinstance(scale, str) else f"{scale:.3g}"  # "lecun" or a slider float
-    plot_loss_curves(hist["loss"], ax1,
+    plot_loss_curves(loss, ax1,
                      f"{n_solved} of {n_seeds} seeds solve XOR\n"
                      f"(scale {scale_txt}, lr {lr:.3g}, H = {hidden})",
                      highlight=0, logy=logy, legend=False)
-    cs = plot_decision_boundary({k: v[0] for k, v in final.items()}, ax2,
-                                f"seed 0, {epochs} epochs", legend=False)
+    cs = _draw_plane(ax2, state["grid"], state["plane"], f"seed 0, {epochs} epochs",
+                     legend=False)
     ax1.title.set_fontsize(11)
     ax2.title.set_fontsize(11)
     fig.colorbar(cs, ax=ax2, label="output $a_2$", shrink=0.85,
@@ -349,3 +417,169 @@ def xor_explorer(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20):
         epochs=w.IntSlider(value=epochs, min=100, max=20000, step=100, description="epochs",
                            continuous_update=False),
     )
+
+
+#: The twin's grid: every init scale with every H (a dropdown), and the
+#: learning rate (a slider); 5000 epochs. 0.01 is the chapter's failing
+#: scale, 1 is randn; at 0.1 the learning rate and H decide. No lr above 2:
+#: at lr 5 some runs (scale 0.1, H = 8) are chaotic, and their curves differ
+#: between two BLAS builds by more than any stored precision can hide.
+TWIN_SCALES = (0.01, 0.1, 1.0)
+TWIN_HIDDEN = (2, 4, 8)
+TWIN_LRS = (0.1, 0.5, 1.0, 2.0)
+_TWIN_RESOLUTION = 31  # the plane, 31 x 31 uint8
+_LOSS_RANGE = (1e-5, 1.0)  # the loss axis (log), fixed across states
+_RDBU = [[0.0, "#053061"], [0.1, "#2166ac"], [0.3, "#92c5de"], [0.5, "#f7f7f7"],
+         [0.7, "#f4a582"], [0.9, "#b2182b"], [1.0, "#67001f"]]  # matplotlib's RdBu_r
+
+
+def twin_epochs(epochs=5000, points=64):
+    """The epochs (1-based) at which the twin samples the loss curves.
+
+    About ``points`` log-spaced epochs from 1 to ``epochs``, rounded and
+    without repeats (the first few are 1, 2, 3...); ``loss[e - 1]`` is the
+    loss at epoch e, as in :func:`plot_loss_curves`.
+    """
+    return np.unique(np.rint(np.geomspace(1, epochs, points)).astype(int))
+
+
+def _four_digits(values):
+    """``values`` rounded to 4 significant digits, as float32."""
+    from backprop.labs.explore import Rounded
+
+    return Rounded(values, 4).rounded().astype(np.float32)
+
+
+def _twin_traces(state, epochs, n_seeds):
+    """One state of the twin: loss curves, solved count, plane, XOR points."""
+    from backprop.labs.explore import Quantised, Rounded
+
+    ep = twin_epochs(epochs)
+    # 4 significant digits, then float32: the stored curves are the same on
+    # every CPU (BLAS builds differ here by up to ~1e-12 relative, which
+    # float32's last bit alone would show now and then)
+    raw = state["loss"][ep - 1]  # (P, S)
+    loss, median = _four_digits(raw), _four_digits(np.median(raw, axis=1))
+    hover = "<br>epoch %{x}<br>MSE %{y:.3g}<extra></extra>"
+    traces = [{"type": "scatter", "mode": "lines", "x": ep, "y": loss[:, s],
+               "name": "other seeds", "legendgroup": "others",
+               "showlegend": s == 1, "line": {"color": "rgba(31,119,180,0.35)",
+                                              "width": 1},
+               "hoverlabel": {"bgcolor": "white", "bordercolor": "#1f77b4"},
+               "hovertemplate": f"seed {s}" + hover}
+              for s in range(1, n_seeds)]
+    traces += [
+        {"type": "scatter", "mode": "lines", "x": ep, "y": median,
+         "name": "median over seeds", "line": {"color": "black", "width": 2.5},
+         "hovertemplate": "median over seeds" + hover},
+        {"type": "scatter", "mode": "lines", "x": ep, "y": loss[:, 0],
+         "name": "seed 0", "line": {"color": "#d62728", "width": 2},
+         "hovertemplate": "seed 0" + hover},
+        {"type": "scatter", "mode": "text", "x": [1.25], "y": [_LOSS_RANGE[0] * 1.5],
+         "text": [f"<b>{state['n_solved']} of {n_seeds} seeds solve XOR</b>"],
+         "textposition": "top right", "textfont": {"size": 14},
+         "showlegend": False, "hoverinfo": "skip"},
+    ]
+    g, plane = state["grid"], state["plane"]
+    # one contour trace: the plane's colours, and the 0.5 line only where the
+    # output crosses it and varies (as the widget); a line width of 0 hides it
+    traces.append({
+        "type": "contour", "x": g, "y": g, "z": Quantised(plane, 0.0, 1.0),
+        "xaxis": "x2", "yaxis": "y2", "zmin": 0, "zmax": 255, "zauto": False,
+        "colorscale": _RDBU, "hoverinfo": "skip", "showlegend": False,
+        "contours": {"coloring": "heatmap", "start": 127.5, "end": 127.5,
+                     "size": 1},
+        "line": {"color": "black", "width": 2.5 if _has_boundary(plane) else 0},
+        "colorbar": {"thickness": 10, "len": 0.75, "y": 0.5, "yanchor": "middle",
+                     "x": 1.0, "xpad": 6, "tickvals": [0, 63.75, 127.5, 191.25, 255],
+                     "ticktext": ["0", "0.25", "0.5", "0.75", "1"],
+                     "title": {"text": "a₂", "side": "top"}}})
+    out = predict({k: v[0] for k, v in state["params"].items()}, XOR_X)[:, 0]
+    targets = XOR_Y[:, 0] > 0.5
+    for target, symbol, fill in ((0, "circle", "white"), (1, "square", "black")):
+        mask = targets == bool(target)
+        traces.append({
+            "type": "scatter", "mode": "markers", "x": XOR_X[mask, 0],
+            "y": XOR_X[mask, 1], "customdata": Rounded(out[mask], 3),
+            "xaxis": "x2", "yaxis": "y2", "name": f"target {target}", "showlegend": False,
+            "marker": {"symbol": symbol, "color": fill, "size": 11,
+                       "line": {"color": "black", "width": 1.5}},
+            "hovertemplate": (f"x = (%{{x}}, %{{y}}), target {target}<br>"
+                              "seed 0's output %{customdata:.3g}<extra></extra>")})
+    return traces
+
+
+def twin_figure(scales=TWIN_SCALES, hidden=TWIN_HIDDEN, lrs=TWIN_LRS, epochs=5000,
+                n_seeds=20, default=(0.01, 4, 0.5)):
+    """The explorer's kernel-free twin: a Plotly figure over a precomputed grid.
+
+    A dropdown picks the init scale and H (every combination of ``scales``
+    and ``hidden``; the scale alone when ``hidden`` has one value), a slider
+    the learning rate. Each state is one state of :func:`explorer_states`
+    (called once per H and learning rate, for all the scales): the loss
+    curves of ``n_seeds`` seeds (at :func:`twin_epochs`), how many solve
+    XOR, and seed 0's output over the plane with the XOR points.
+    ``default`` is ``(scale, H, lr)``, the state shown first. Returns the
+    figure as a dict for :func:`backprop.labs.explore.show`.
+    """
+    from backprop.labs.explore import grid_figure
+
+    groups = [(f"init scale {s:g}" + (f", H = {h}" if len(hidden) > 1 else ""),
+               (s, h)) for s in scales for h in hidden]
+    steps = [(f"{lr:g}", lr) for lr in lrs]
+
+    states = {}  # (scale, H, lr) -> state; every scale of an (H, lr) at once
+
+    def draw(group, lr):
+        scale, h = group
+        if (scale, h, lr) not in states:
+            batch = explorer_states(scales, lr, h, epochs, n_seeds,
+                                    resolution=_TWIN_RESOLUTION)
+            states.update({(s, h, lr): st for s, st in zip(scales, batch)})
+        return _twin_traces(states[(scale, h, lr)], epochs, n_seeds)
+
+    lo, hi = np.log10(_LOSS_RANGE)
+    ticks = [-0.5, 0, 0.5, 1, 1.5]
+    layout = {
+        "height": 520, "template": "plotly_white",
+        # fixed margins (a figure with a dropdown does not grow them): the title,
+        # menu and legend above, the axis titles and the slider below, the
+        # colour bar on the right
+        "margin": {"l": 60, "r": 50, "t": 108, "b": 128},
+        "title": {"text": f"XOR explorer: {n_seeds} seeds, {epochs} epochs",
+                  "x": 0.02, "xanchor": "left", "y": 0.99, "yanchor": "top",
+                  "font": {"size": 15}},
+        "xaxis": {"domain": [0.0, 0.47], "type": "log", "title": {"text": "epoch", "standoff": 6},
+                  "range": [0, np.log10(epochs)], "exponentformat": "power"},
+        "yaxis": {"type": "log", "range": [lo, hi], "dtick": 1,
+                  "exponentformat": "power", "title": {"text": "MSE loss (log)"}},
+        "xaxis2": {"domain": [0.59, 1.0], "anchor": "y2", "range": [-0.5, 1.5],
+                   "tickvals": ticks, "title": {"text": "x₁", "standoff": 6},
+                   "constrain": "domain"},
+        "yaxis2": {"anchor": "x2", "range": [-0.5, 1.5], "tickvals": ticks,
+                   "scaleanchor": "x2", "constrain": "domain",
+                   "title": {"text": "x₂", "standoff": 2}},
+        "legend": {"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02,
+                   "yanchor": "bottom", "font": {"size": 11}},
+        "annotations": [
+            {"text": "seed 0's output a₂", "xref": "x2 domain", "yref": "y2 domain",
+             "x": 0.5, "y": 1.0, "yanchor": "bottom", "showarrow": False}],
+    }
+    static = [{"type": "scatter", "mode": "lines", "x": [1, epochs], "y": [0.25, 0.25],
+               "name": "0.25 (output 0.5)", "hoverinfo": "skip",
+               "line": {"color": "gray", "dash": "dash", "width": 1}}]
+    scale0, h0, lr0 = default
+    fig = grid_figure(draw, steps, groups=groups, static=static, layout=layout,
+                      slider_label="learning rate:", menu_y=1.13,
+                      default=((scale0, h0), lr0))
+    for slider in fig["layout"]["sliders"]:
+        slider["pad"] = {"t": 50}  # below the x axes' titles
+    return fig
+
+
+def twin_png(scale=0.01, lr=0.5, hidden=4, epochs=5000, n_seeds=20):
+    """The twin's static picture: the widget's own figure at the default state."""
+    from backprop.labs.style import png_bytes
+
+    fig, _ = explorer_figure(scale, lr, hidden, epochs, n_seeds)
+    return png_bytes(fig, dpi=100)
