@@ -16,7 +16,7 @@ for example "0.W", "0.b", "2.W", "2.b".
 
 import numpy as np
 
-from backprop import activations, batchnorm, init, layers
+from backprop import activations, batchnorm, dropout, init, layers
 
 __all__ = [
     "Dense",
@@ -24,6 +24,7 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "BatchNorm",
+    "Dropout",
     "Sequential",
 ]
 
@@ -145,6 +146,35 @@ class BatchNorm(Layer):
 
     def __repr__(self):
         return f"BatchNorm({self.D})"
+
+
+class Dropout(Layer):
+    """Inverted dropout, any shape. Calls ``dropout_forward/backward``.
+
+    In training each entry is dropped with probability ``p`` (the mask is
+    drawn from ``rng``, a ``np.random.Generator``, and kept in the cache);
+    in evaluation (``train=False``) the layer is the identity.
+    """
+
+    def __init__(self, p, rng):
+        super().__init__()
+        dropout.dropout_mask((0,), p, rng)   # checks p, rng; draws nothing
+        self.p, self.rng = p, rng
+
+    def forward(self, x, train=True):
+        if not train:
+            self.cache = None
+            return x
+        out, self.cache = dropout.dropout_forward(x, self.p, rng=self.rng)
+        return out
+
+    def backward(self, dout):
+        if self.cache is None:                    # evaluation: identity
+            return dout
+        return dropout.dropout_backward(dout, self.cache)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
 
 
 # --------------------------------------------------------------------------

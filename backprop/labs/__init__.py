@@ -18,6 +18,10 @@ implementation at the top of ``backprop``:
 ``labs.initialisation``   chapter 8: variance per layer, symmetry, torch's default
 ``labs.batchnorm_lab``    chapter 9: BatchNorm's Jacobian, a deep digits MLP with it
 ``labs.practice``         chapter 10: monitored training, schedules, the clinic
+``labs.rnn_lab``          chapter 11: BPTT loop, gradient through time, sine task
+``labs.autodiff_lab``     chapter 12: scalar against array nodes, engine and torch
+``labs.cost_lab``         chapter 13: time, memory, checkpointing, the step benchmark
+``labs.capstone``         chapter 14: the digits classifier, its torch replay, figures
 ========================  =====================================================
 
 Nothing in the reference implementation imports this wing.
