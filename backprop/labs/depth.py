@@ -402,7 +402,7 @@ def twin_figure(depths=TWIN_DEPTHS, gains=TWIN_GAINS):
                 for (d, norms), c in zip(state.items(), _TWIN_COLOURS)]
 
     layout = {
-        "height": 500, "margin": {"l": 70, "r": 20, "t": 125, "b": 40},
+        "height": 580, "margin": {"l": 70, "r": 20, "t": 125, "b": 140},
         "title": {"text": "Backward signal per layer, ||δ_ℓ|| = ||dL/dz_ℓ||",
                   "x": 0.02, "xanchor": "left", "y": 0.975, "font": {"size": 15}},
         "xaxis": {"title": {"text": "layer ℓ (1 = next to the input)"}},

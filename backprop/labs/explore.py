@@ -202,7 +202,7 @@ def _restyle_args(states: list[list[dict]]) -> tuple[list[str], list[list[dict]]
 
 def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
                 layout_at=None, slider_label="", menu_label="", default=None,
-                menu_y=1.0):
+                menu_y=1.0, slider_pad=40):
     """A Plotly figure (as a dict) that moves through precomputed states.
 
     draw: ``draw(group, step) -> list of trace dicts``, the traces of one
@@ -217,6 +217,9 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
     default: ``(group, step)`` shown first; the first of each by default.
     menu_y: where the dropdown's bottom edge sits, in plot-area heights
         (1.0: on top of the plot area; leave the layout a top margin for it).
+    slider_pad: pixels between the plot area's bottom edge (where the x axis
+        title sits) and the slider. With a dropdown the bottom margin is made
+        at least ``slider_pad + 100`` pixels, so the slider is not clipped.
     Returns the figure as a plain dict ``{"data", "layout", "config"}``.
     """
     if not steps:
@@ -255,7 +258,7 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
         sliders.append({"active": active, "steps": slider_steps,
                         "visible": group == g_default,
                         "currentvalue": {"prefix": slider_label + " "},
-                        "pad": {"t": 40}, "x": 0.0, "len": 1.0})
+                        "pad": {"t": slider_pad}, "x": 0.0, "len": 1.0})
     n_dynamic = len(data)
     data.extend(static)
 
@@ -267,7 +270,9 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
         # Plotly 7.1 throws on showing a hidden heat map or contour when the
         # margins may grow (it redraws before computing the new trace): a
         # figure with a dropdown keeps the margins its layout gives.
-        fig_layout["margin"] = {**fig_layout.get("margin", {}), "autoexpand": False}
+        margin = {**fig_layout.get("margin", {}), "autoexpand": False}
+        margin["b"] = max(margin.get("b", 80), slider_pad + 100)
+        fig_layout["margin"] = margin
         buttons = []
         for gi, (label, _) in enumerate(group_list):
             visible = [i in spans[gi] for i in range(n_dynamic)] + [True] * len(static)
