@@ -7,7 +7,14 @@ Backward, with ``dout = dL/dout`` of shape (N, M)::
     dx = dout @ W.T       # (N, D)
     dW = x.T @ dout       # (D, M)
     db = dout.sum(0)      # (M,)   b is broadcast over the batch, so we sum
+
+``dense_relu_forward/backward`` fuse the layer with a ReLU after it,
+``a = max(x @ W + b, 0)``: one new array in the forward pass instead of
+three (z, a and ReLU's mask), and the cache holds ``a``, which the next
+layer keeps anyway, instead of a mask.
 """
+
+import numpy as np
 
 from backprop._checks import as_float_array, check_cache, check_shape, upstream
 
@@ -56,11 +63,39 @@ def dense_backward(dout, cache, *, input_grad=True):
     return dx, dW, db
 
 
+def dense_relu_forward(x, W, b):
+    """Dense layer then ReLU, fused: ``a = max(x @ W + b, 0)``.
+
+    x (N, D), W (D, M), b (M,) -> a (N, M); cache (x, W, a). The same
+    numbers as ``dense_forward`` then ``relu_forward``, written into the
+    one array the product allocates (NaN stays NaN).
+    """
+    x, W, b = _dense_forward_args(x, W, b, "dense_relu_forward")
+    a = x @ W                   # (N, M), a new array: work in place
+    a += b
+    np.maximum(a, 0, out=a)
+    return a, (x, W, a)
+
+
+def dense_relu_backward(dout, cache, *, input_grad=True):
+    """Backward of ``dense_relu_forward``: (dx, dW, db).
+
+    dout (N, M) -> dx (N, D) (None if not ``input_grad``), dW (D, M),
+    db (M,). ReLU passes the gradient where ``a != 0``: exactly where
+    z > 0 or z is NaN, as ``relu_backward`` and torch do.
+    """
+    x, W, a, dout = _dense_relu_backward_args(dout, cache)
+    delta = dout * (a != 0)     # (N, M), dL/dz
+    dx = delta @ W.T if input_grad else None   # (N, D)
+    dW = x.T @ delta            # (D, M)
+    db = delta.sum(axis=0)      # (M,)
+    return dx, dW, db
+
+
 # Boundary checks (one call at the top of each public function; the math
 # above trusts what they return). Messages name the expected shapes.
 
-def _dense_forward_args(x, W, b):
-    f = "dense_forward"
+def _dense_forward_args(x, W, b, f="dense_forward"):
     x = as_float_array(f, "x", x)
     W = as_float_array(f, "W", W)
     b = as_float_array(f, "b", b)
@@ -78,3 +113,11 @@ def _dense_backward_args(dout, cache):
     check_shape(f, "dout", dout, (x.shape[0], W.shape[1]), ("N", "M"),
                 " to match the forward output")
     return x, W, dout
+
+
+def _dense_relu_backward_args(dout, cache):
+    f = "dense_relu_backward"
+    check_cache(f, cache, 3, "dense_relu_forward")
+    x, W, a = cache
+    dout = upstream(f, "dout", dout, a.shape)
+    return x, W, a, dout

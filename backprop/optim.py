@@ -49,7 +49,7 @@ def sgd(params, grads, lr, state=None):
     reason).
     """
     _checked(params, grads, lr=lr)
-    new_params = {k: params[k] - lr * grads[k] for k in params}
+    new_params = {k: _minus(params[k], lr * grads[k]) for k in params}
     return new_params, {}
 
 
@@ -172,6 +172,16 @@ def clip_by_global_norm(grads, max_norm, eps=1e-6):
 # How each hyper-parameter is checked, by its name.
 _AT_LEAST_ZERO = {"lr", "lr0", "eps", "step", "lr_min"}
 _ABOVE_ZERO = {"decay_rate", "decay_steps", "gamma", "clip", "max_norm"}
+
+
+def _minus(p, u):
+    """``p - u`` for an update ``u`` we allocated: written into ``u`` when
+    its dtype and shape hold the result, so a step allocates one array per
+    parameter, not two (each new array costs fresh memory pages)."""
+    if (isinstance(u, np.ndarray) and u.shape == np.shape(p)
+            and u.dtype == np.result_type(p, u)):
+        return np.subtract(p, u, out=u)
+    return p - u
 
 
 def _checked(params=None, grads=None, **hyper):

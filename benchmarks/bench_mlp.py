@@ -32,7 +32,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from backprop import init, model, optim
 from backprop.activations import relu_backward, relu_forward
-from backprop.layers import dense_backward, dense_forward
+from backprop.layers import (dense_backward, dense_forward, dense_relu_backward,
+                             dense_relu_forward)
 from backprop.losses import softmax_cross_entropy
 
 SIZES = (784, 512, 512, 10)  # D, H, H, C
@@ -48,7 +49,32 @@ ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
 # --------------------------------------------------------------------------
 
 def package_step(params, x, y):
-    """Forward, loss, backward and SGD with the package's pairs. Returns (new_params, loss)."""
+    """Forward, loss, backward and SGD with the package's pairs. Returns (new_params, loss).
+
+    Hidden layers use the fused ``dense_relu`` pair: one new array per layer
+    in the forward pass instead of three (see ``unfused_step``)."""
+    L = len(SIZES) - 1
+    caches = []
+    h = x                                                    # (N, D)
+    for i in range(L - 1):
+        h, cache = dense_relu_forward(h, params[f"{i}.W"], params[f"{i}.b"])
+        caches.append(cache)
+    h, cache = dense_forward(h, params[f"{L - 1}.W"], params[f"{L - 1}.b"])
+    loss, d = softmax_cross_entropy(h, y)                    # d: (N, C)
+    grads = {}
+    d, grads[f"{L - 1}.W"], grads[f"{L - 1}.b"] = dense_backward(d, cache)
+    for i in reversed(range(L - 1)):
+        # The first layer's dx feeds nothing: skip it, as torch does.
+        d, grads[f"{i}.W"], grads[f"{i}.b"] = dense_relu_backward(
+            d, caches.pop(), input_grad=i > 0)
+    new_params, _ = optim.sgd(params, grads, LR)
+    return new_params, loss
+
+
+def unfused_step(params, x, y):
+    """The step as it was before the speed work (issue 11, section 13):
+    separate dense and relu pairs, and SGD as ``p - lr * g`` (two new arrays
+    per parameter). Kept to measure the change in the same run."""
     L = len(SIZES) - 1
     caches = []
     h = x                                                    # (N, D)
@@ -63,9 +89,8 @@ def package_step(params, x, y):
     for i in reversed(range(L)):
         if i < L - 1:
             d = relu_backward(d, caches.pop())
-        # The first layer's dx feeds nothing: skip it, as torch does.
         d, grads[f"{i}.W"], grads[f"{i}.b"] = dense_backward(d, caches.pop(), input_grad=i > 0)
-    new_params, _ = optim.sgd(params, grads, LR)
+    new_params = {k: params[k] - LR * grads[k] for k in params}
     return new_params, loss
 
 
@@ -187,19 +212,20 @@ def profile_package(params, x, y, reps, budget):
         return out
 
     caches, h = [], x
-    for i in range(L):
-        h, c = record(f"dense_forward {i}", lambda h=h, i=i: dense_forward(h, params[f"{i}.W"], params[f"{i}.b"]))
+    for i in range(L - 1):
+        h, c = record(f"dense_relu_forward {i}", lambda h=h, i=i: dense_relu_forward(
+            h, params[f"{i}.W"], params[f"{i}.b"]))
         caches.append(c)
-        if i < L - 1:
-            h, c = record(f"relu_forward {i}", lambda h=h: relu_forward(h))
-            caches.append(c)
+    W, b = params[f"{L - 1}.W"], params[f"{L - 1}.b"]
+    h, c = record(f"dense_forward {L - 1}", lambda h=h: dense_forward(h, W, b))
     _, d = record("softmax_cross_entropy", lambda: softmax_cross_entropy(h, y))
     grads = {}
-    for i in reversed(range(L)):
-        if i < L - 1:
-            d = record(f"relu_backward {i}", lambda d=d, c=caches.pop(): relu_backward(d, c))
+    d, grads[f"{L - 1}.W"], grads[f"{L - 1}.b"] = record(
+        f"dense_backward {L - 1}", lambda d=d: dense_backward(d, c))
+    for i in reversed(range(L - 1)):
         d, grads[f"{i}.W"], grads[f"{i}.b"] = record(
-            f"dense_backward {i}", lambda d=d, c=caches.pop(): dense_backward(d, c))
+            f"dense_relu_backward {i}", lambda d=d, c=caches.pop(), i=i:
+            dense_relu_backward(d, c, input_grad=i > 0))
     record("optim.sgd", lambda: optim.sgd(params, grads, LR))
     return parts
 
@@ -257,11 +283,17 @@ def run(args, threads):
     # The step, interleaved.
     state = {"params": params}
 
+    state_unfused = {"params": params}
+
     def pkg():
         state["params"], _ = package_step(state["params"], x, y)
 
+    def unfused():
+        state_unfused["params"], _ = unfused_step(state_unfused["params"], x, y)
+
     runners = {
         "backprop pairs": pkg,
+        "pairs, unfused (before)": unfused,
         "backprop Sequential": lambda: sequential_step(seq, x, y),
         "torch": lambda: torch_step(net, opt, tx, ty),
         "numpy sgemm, 9 matmuls": step_matmuls("numpy", np.random.default_rng(1)),
@@ -285,7 +317,8 @@ def run(args, threads):
             break
     reps_done = r + 1
 
-    flops = {"backprop pairs": step_flops(True), "backprop Sequential": step_flops(False),
+    flops = {"backprop pairs": step_flops(True), "pairs, unfused (before)": step_flops(True),
+             "backprop Sequential": step_flops(False),
              "torch": step_flops(True), "numpy sgemm, 9 matmuls": step_flops(False),
              "torch mm, 9 matmuls": step_flops(False)}
     med = {k: summary(np.array(v)) for k, v in times.items()}
@@ -300,9 +333,13 @@ def run(args, threads):
               f"{rate / 1e9:>8.1f} {100 * rate / sgemm:>13.0f}%")
     ratio = med["backprop pairs"][0] / med["torch"][0]
     print(f"\nratio backprop pairs / torch:      {ratio:.2f}x")
+    print(f"ratio pairs unfused (before) / torch: "
+          f"{med['pairs, unfused (before)'][0] / med['torch'][0]:.2f}x")
     print(f"ratio backprop Sequential / torch: {med['backprop Sequential'][0] / med['torch'][0]:.2f}x")
     print(f"per-repetition ratio pairs / torch: median "
           f"{np.median(np.array(times['backprop pairs']) / np.array(times['torch'])):.2f}x")
+    print(f"per-repetition ratio pairs / pairs unfused (before): median "
+          f"{np.median(np.array(times['backprop pairs']) / np.array(times['pairs, unfused (before)'])):.3f}x")
     print(f"the pairs' matmuls at numpy sgemm speed: {step_flops(False) / sgemm * 1e3:.2f} ms; "
           f"without the first layer's dx: {step_flops(True) / sgemm * 1e3:.2f} ms")
 

@@ -10,13 +10,15 @@ training mode), D = 1, T = 1 and a nonzero h0.
 import numpy as np
 import pytest
 
+import test_dropout as D
 import torch_ref as T
 from backprop.activations import (relu_backward, relu_forward, sigmoid_backward,
                                   sigmoid_forward, tanh_backward, tanh_forward)
 from backprop.batchnorm import (batchnorm_backward, batchnorm_backward_staged,
                                 batchnorm_forward)
 from backprop.gradcheck import numerical_gradient_array, rel_error
-from backprop.layers import dense_backward, dense_forward
+from backprop.layers import (dense_backward, dense_forward, dense_relu_backward,
+                             dense_relu_forward)
 from backprop.losses import bce_with_logits, mse_loss, softmax_cross_entropy
 from backprop.rnn import (rnn_backward, rnn_forward, rnn_step_backward,
                           rnn_step_forward)
@@ -111,6 +113,7 @@ def one(backward):
 # name, forward, backward, torch reference, input generator, shapes
 OPS = [
     ("dense", dense_forward, dense_backward, T.dense, gen_dense, [(1, 3, 2), (4, 1, 3), (5, 4, 1), (3, 4, 2)]),
+    ("dense_relu", dense_relu_forward, dense_relu_backward, lambda x, W, b: T.relu(T.dense(x, W, b)), gen_dense, [(1, 3, 2), (4, 1, 3), (5, 4, 1), (3, 4, 2)]),
     ("sigmoid", sigmoid_forward, one(sigmoid_backward), T.sigmoid, gen_x, [(1,), (1, 1), (3, 4), (2, 3, 2)]),
     ("tanh", tanh_forward, one(tanh_backward), T.tanh, gen_x, [(1,), (1, 1), (3, 4), (2, 3, 2)]),
     ("relu", relu_forward, one(relu_backward), T.relu, gen_x_away_from_zero, [(1,), (1, 1), (3, 4), (2, 3, 2)]),
@@ -122,6 +125,7 @@ OPS = [
     ("batchnorm_staged", bn_pair(True)[0], batchnorm_backward_staged, bn_torch(True), gen_bn, [(3, 1), (3, 4), (5, 3), (8, 6)]),
     ("rnn_step", rnn_step_forward, rnn_step_backward, T.rnn_step, gen_rnn_step, [(1, 3, 4), (4, 1, 3), (3, 4, 1), (2, 3, 5)]),
     ("rnn", rnn_forward, rnn_backward, T.rnn_loop, gen_rnn, [(1, 1, 3, 4), (2, 3, 1, 3), (3, 4, 2, 5), (2, 6, 3, 1)]),
+    ("dropout", D.dropout_forward_masked, one(D.dropout_backward), D.torch_dropout, D.gen_dropout, [(1,), (1, 1), (4, 3), (6, 5), (2, 3, 4)]),
 ]
 
 CASES = [pytest.param(op, shape, id=f"{op[0]}-{'x'.join(map(str, shape))}")
