@@ -229,7 +229,9 @@ def test_gradcheck_utilities_do_not_mutate():
 def test_float32_in_float32_out(op):
     name, forward, backward, _, gen, shapes = op
     inputs, const = gen(np.random.default_rng(5), shapes[-1])
-    f32 = lambda d: {k: (v.astype(np.float32) if np.asarray(v).dtype.kind == "f" else v) for k, v in d.items()}
+    # arrays become float32; scalars (a dropout probability) stay Python numbers
+    f32 = lambda d: {k: (v.astype(np.float32) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+                         else v) for k, v in d.items()}
     out, cache = forward(**f32(inputs), **f32(const))
     assert np.asarray(out).dtype == np.float32, name
     dout = np.ones(np.shape(out), np.float32)
