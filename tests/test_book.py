@@ -51,7 +51,8 @@ FACTS_JS = r"""(() => {
 #   behind a scrollbar is cut off for a reader who does not scroll.
 # Only the outermost offender is reported, with its section, a selector and
 # a snippet. MathJax's assistive MathML (clipped to nothing, for screen
-# readers) is not content a reader sees, and is left out of both rules.
+# readers) is not content a reader sees, and is left out of both rules; so is
+# Plotly's drag layer (transparent hit areas).
 OVERFLOW_JS = r"""(() => {
   const column = document.querySelector('main article') || document.querySelector('main');
   if (!column) return {column: null, offenders: []};
@@ -59,7 +60,9 @@ OVERFLOW_JS = r"""(() => {
   const right = column.getBoundingClientRect().right
       - parseFloat(cs.paddingRight) - parseFloat(cs.borderRightWidth);
   const TOL = 1;  // px, sub-pixel rounding
-  const SKIP = 'mjx-assistive-mml, .visually-hidden, .sr-only, script, style, template';
+  // Plotly's drag layer: transparent hit areas for the pointer, which may
+  // reach a pixel or two past the figure; nothing in it is drawn.
+  const SKIP = 'mjx-assistive-mml, .visually-hidden, .sr-only, script, style, template, .draglayer';
   const visible = el => {
     const st = getComputedStyle(el), r = el.getBoundingClientRect();
     return st.display !== 'none' && st.visibility !== 'hidden' && r.width > 0 && r.height > 0;

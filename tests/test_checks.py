@@ -10,7 +10,16 @@ import torch
 from backprop.grade.checks import EXERCISES, STATUSES, Case, Result, check, run_question
 from backprop.grade.checks.compare import compare_array
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64_default():
+    """These tests build float64 torch references; the setting is restored
+    afterwards, so no other test module depends on running after this one."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def sig(z):

@@ -188,7 +188,7 @@ def test_twin_grid_point_matches_a_live_run():
 
     fig = dl.twin_figure()
     groups = [b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
-    g = groups.index("relu, he")
+    g = groups.index("relu, He")
     steps = fig["layout"]["sliders"][g]["steps"]
     step = next(s for s in steps if s["label"] == "2")
     restyle, indices = step["args"]
@@ -199,9 +199,10 @@ def test_twin_grid_point_matches_a_live_run():
         np.testing.assert_allclose(stored, norms, rtol=5e-4)   # 4 significant digits
         ratios = decode(restyle["customdata"][k])
         np.testing.assert_allclose(ratios[0], dl.norm_ratio(norms), rtol=5e-4)
+        assert restyle["name"][k] == f"depth {d}: ratio {dl.norm_ratio(norms):.1e}"
         assert fig["data"][indices[k]]["visible"] is False      # not the default choice
     default = fig["data"][[b["label"] for b in fig["layout"]["updatemenus"][0]["buttons"]]
-                          .index("tanh, xavier") * len(live)]
+                          .index("tanh, Xavier") * len(live)]
     assert default["visible"] is True
     np.testing.assert_allclose(decode(default["y"]),
                                dl.twin_state("tanh", "xavier", 1.0)[10], rtol=5e-4)

@@ -207,3 +207,17 @@ def test_nbval_fails_on_a_stale_twin(tmp_path):
     ok, bad = nbval(good), nbval(stale)
     assert ok.returncode == 0, ok.stdout[-2000:]
     assert bad.returncode == 1 and "interactive figure differs" in bad.stdout, bad.stdout[-2000:]
+
+
+def test_text_numbers_agree_to_one_unit_of_their_last_digit():
+    same = explore._same_text
+    assert same("depth 20: ratio 2.6e-01", "depth 20: ratio 2.5e-01")
+    assert same("3 of 20 seeds", "3 of 20 seeds")
+    assert not same("depth 20: ratio 2.6e-01", "depth 20: ratio 2.4e-01")
+    assert not same("ratio 2.6e-01", "ratio 2.6e+01")
+    assert not same("depth 20: ratio", "depth 40: ratio")
+    assert not same("seed 0 solves", "seed 0 fails")
+    stored, fresh = _bundle(_scaled(1.0, name="ratio 2.6e-01")), _bundle(_scaled(1.0, name="ratio 2.5e-01"))
+    assert not any("name" in p for p in explore.compare(stored, fresh))
+    far = _bundle(_scaled(1.0, name="ratio 2.9e-01"))
+    assert any("'ratio 2.6e-01' became 'ratio 2.9e-01'" in p for p in explore.compare(stored, far))

@@ -238,10 +238,19 @@ def test_twin_is_live_in_jupyterlab(lab, browser, workspace):
     first = wait_for(browser, PLOTLY_OUTPUT_JS, timeout=60)
     assert first["image"] and not first["graph"], (
         f"the Plotly output should show its static picture until hovered: {first}")
-    browser.hover(first["x"], first["y"])
-    wait_for(browser, "(() => { const o = document.querySelector('.jp-RenderedPlotly');"
-                      " return !!(o && o.querySelector('.plot-container .slider-group')); })()",
-             timeout=30)
+    # hover until the renderer swaps its picture for the live figure (on a
+    # busy machine the notebook may still be laying out under the pointer)
+    deadline = time.monotonic() + 60
+    while True:
+        at = browser.evaluate(PLOTLY_OUTPUT_JS)
+        browser.hover(at["x"] + 1, at["y"])
+        browser.hover(at["x"], at["y"])
+        time.sleep(0.5)
+        if browser.evaluate("(() => { const o = document.querySelector('.jp-RenderedPlotly');"
+                            " return !!(o && o.querySelector('.plot-container .slider-group'));"
+                            " })()"):
+            break
+        assert time.monotonic() < deadline, "the Plotly output never became a live figure"
     before = wait_for(browser, LAB_SLIDER_JS, timeout=10)
     browser.click(before["x"], before["y"])
     time.sleep(0.5)

@@ -251,6 +251,26 @@ def test_exercise_twin_has_one_h_and_labels_the_scale_alone():
     assert fig["layout"]["title"]["text"] == "XOR explorer: 2 seeds, 50 epochs"
 
 
+def test_exercise_twin_counts_the_exercises_criterion():
+    """Exercise 4 grades "final loss below 0.01"; its twin counts exactly that."""
+    kw = dict(scales=(1.0,), hidden=(4,), lrs=(0.1, 2.0), epochs=300, n_seeds=4,
+              default=(1.0, 4, 0.1))
+    fig = xl.twin_figure(**kw, loss_below=0.05)
+    texts = [t["text"][0] for t in fig["data"] if t.get("mode") == "text"]
+    (state,) = xl.explorer_states((1.0,), 0.1, 4, 300, 4)
+    expected = int((state["loss"][-1] < 0.05).sum())
+    assert texts == [f"<b>{expected} of 4 seeds reach loss < 0.05</b>"]
+    steps = fig["layout"]["sliders"][0]["steps"]
+    (state2,) = xl.explorer_states((1.0,), 2.0, 4, 300, 4)
+    expected2 = int((state2["loss"][-1] < 0.05).sum())
+    assert steps[1]["args"][0]["text"][[i for i, t in enumerate(fig["data"])
+                                        if t.get("mode") == "text"][0]] == [
+        f"<b>{expected2} of 4 seeds reach loss < 0.05</b>"]
+    plain = xl.twin_figure(**kw)
+    assert [t["text"][0] for t in plain["data"] if t.get("mode") == "text"] == [
+        f"<b>{state['n_solved']} of 4 seeds solve XOR</b>"]
+
+
 def test_chapter_twin_as_stored_equals_a_live_explorer_state():
     # the twin that chapter 4 stores (and the book shows), at one grid point
     import json

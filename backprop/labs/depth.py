@@ -378,36 +378,36 @@ def twin_figure(depths=TWIN_DEPTHS, gains=TWIN_GAINS):
     """The widget's kernel-free twin: a Plotly figure over a precomputed grid.
 
     A dropdown picks the activation and the init, a slider the init scale;
-    each state draws ||delta_l|| per layer for every depth in ``depths``;
-    hovering a point gives its norm and its ratio to the last layer's (at
-    layer 1, the chapter's ratio ||delta_1|| / ||delta_depth||). Returns the
+    each state draws ||delta_l|| per layer for every depth in ``depths``,
+    with the ratio ||delta_1|| / ||delta_depth|| in the legend; hovering a
+    point gives its norm and its ratio to the last layer's. Returns the
     figure as a dict for :func:`backprop.labs.explore.show`.
     """
     from backprop.labs.explore import Rounded, grid_figure
 
-    groups = [(f"{a}, {i}", (a, i)) for a in ACTIVATIONS for i in ("xavier", "he")]
+    names = {"xavier": "Xavier", "he": "He"}
+    groups = [(f"{a}, {names[i]}", (a, i)) for a in ACTIVATIONS for i in ("xavier", "he")]
     steps = [(f"{g:.3g}", g) for g in gains]
 
     def draw(group, gain):
         state = twin_state(*group, gain=gain, depths=depths)
-        # names and hover text carry no computed digits: stored text is
-        # compared exactly on every CPU, numbers within a tolerance
+        # the legend gives the chapter's ratio ||delta_1|| / ||delta_K||
         return [{"type": "scatter", "mode": "lines+markers",
                  "x": np.arange(1, d + 1), "y": Rounded(norms, 4),
                  "customdata": Rounded(norms / norms[-1], 4),
-                 "name": f"depth {d}",
+                 "name": f"depth {d}: ratio {norm_ratio(norms):.1e}",
                  "line": {"color": c, "width": 2}, "marker": {"size": 5},
-                 "hovertemplate": (f"depth {d}, layer %{{x}}<br>||δ|| = %{{y:.3g}}, "
-                                   f"%{{customdata:.2g}} × layer {d}'s<extra></extra>")}
+                 "hovertemplate": (f"depth {d}, layer %{{x}}<br>‖δ‖ = %{{y:.2e}}, "
+                                   f"%{{customdata:.2e}} × layer {d}'s<extra></extra>")}
                 for (d, norms), c in zip(state.items(), _TWIN_COLOURS)]
 
     layout = {
         "height": 580, "margin": {"l": 70, "r": 20, "t": 125, "b": 140},
-        "title": {"text": "Backward signal per layer, ||δ_ℓ|| = ||dL/dz_ℓ||",
+        "title": {"text": "Backward signal per layer, ‖δ<sub>ℓ</sub>‖ = ‖∂L/∂z<sub>ℓ</sub>‖",
                   "x": 0.02, "xanchor": "left", "y": 0.975, "font": {"size": 15}},
         "xaxis": {"title": {"text": "layer ℓ (1 = next to the input)"}},
-        "yaxis": {"title": {"text": "||δ_ℓ|| (log scale)"}, "type": "log",
-                  "exponentformat": "power"},
+        "yaxis": {"title": {"text": "‖δ<sub>ℓ</sub>‖ (log scale)"}, "type": "log",
+                  "exponentformat": "power", "dtick": 1},
         "legend": {"x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
                    "orientation": "h", "font": {"size": 11}},
         "template": "plotly_white",

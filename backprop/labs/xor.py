@@ -450,8 +450,12 @@ def _four_digits(values):
     return Rounded(values, 4).rounded().astype(np.float32)
 
 
-def _twin_traces(state, epochs, n_seeds):
-    """One state of the twin: loss curves, solved count, plane, XOR points."""
+def _twin_traces(state, epochs, n_seeds, loss_below=None):
+    """One state of the twin: loss curves, solved count, plane, XOR points.
+
+    The count is of seeds that solve XOR (:func:`solved`), or, with
+    ``loss_below``, of seeds whose final loss is below it.
+    """
     from backprop.labs.explore import Quantised, Rounded
 
     ep = twin_epochs(epochs)
@@ -476,7 +480,10 @@ def _twin_traces(state, epochs, n_seeds):
          "name": "seed 0", "line": {"color": "#d62728", "width": 2},
          "hovertemplate": "seed 0" + hover},
         {"type": "scatter", "mode": "text", "x": [1.25], "y": [_LOSS_RANGE[0] * 1.5],
-         "text": [f"<b>{state['n_solved']} of {n_seeds} seeds solve XOR</b>"],
+         "text": [f"<b>{state['n_solved']} of {n_seeds} seeds solve XOR</b>"
+                  if loss_below is None else
+                  f"<b>{int((state['loss'][-1] < loss_below).sum())} of {n_seeds} "
+                  f"seeds reach loss < {loss_below:g}</b>"],
          "textposition": "top right", "textfont": {"size": 14},
          "showlegend": False, "hoverinfo": "skip"},
     ]
@@ -510,7 +517,7 @@ def _twin_traces(state, epochs, n_seeds):
 
 
 def twin_figure(scales=TWIN_SCALES, hidden=TWIN_HIDDEN, lrs=TWIN_LRS, epochs=5000,
-                n_seeds=20, default=(0.01, 4, 0.5)):
+                n_seeds=20, default=(0.01, 4, 0.5), loss_below=None):
     """The explorer's kernel-free twin: a Plotly figure over a precomputed grid.
 
     A dropdown picks the init scale and H (every combination of ``scales``
@@ -519,7 +526,9 @@ def twin_figure(scales=TWIN_SCALES, hidden=TWIN_HIDDEN, lrs=TWIN_LRS, epochs=500
     (called once per H and learning rate, for all the scales): the loss
     curves of ``n_seeds`` seeds (at :func:`twin_epochs`), how many solve
     XOR, and seed 0's output over the plane with the XOR points.
-    ``default`` is ``(scale, H, lr)``, the state shown first. Returns the
+    ``default`` is ``(scale, H, lr)``, the state shown first. With
+    ``loss_below`` the count is of seeds whose final loss is below it (the
+    exercise's criterion) instead of chapter 4's :func:`solved`. Returns the
     figure as a dict for :func:`backprop.labs.explore.show`.
     """
     from backprop.labs.explore import grid_figure
@@ -536,7 +545,7 @@ def twin_figure(scales=TWIN_SCALES, hidden=TWIN_HIDDEN, lrs=TWIN_LRS, epochs=500
             batch = explorer_states(scales, lr, h, epochs, n_seeds,
                                     resolution=_TWIN_RESOLUTION)
             states.update({(s, h, lr): st for s, st in zip(scales, batch)})
-        return _twin_traces(states[(scale, h, lr)], epochs, n_seeds)
+        return _twin_traces(states[(scale, h, lr)], epochs, n_seeds, loss_below)
 
     lo, hi = np.log10(_LOSS_RANGE)
     ticks = [-0.5, 0, 0.5, 1, 1.5]
