@@ -92,7 +92,7 @@ def rnn_backward(dh, cache, truncate=None):
         None: full BPTT. With k, the gradient that enters at step t
         (``dh[:, t]``) flows back through at most k steps, t, ...,
         t-k+1, and is dropped when it reaches h[:, t-k] (as if h[:, t-k]
-        were detached when computing h[:, t]). If t-k = -1 it reaches h0
+        were detached when computing h[:, t]). If t-k <= -1 it reaches h0
         and is added to dh0, so every ``truncate >= T`` is full BPTT.
 
     Returns
@@ -104,9 +104,9 @@ def rnn_backward(dh, cache, truncate=None):
     dtanh = 1 - h * h             # (N, T, H), tanh' at every step
     da = np.zeros_like(dtanh)     # (N, T, H), dL/da_t, pre-activations
     if truncate is None:
-        g = np.zeros_like(dtanh[:, 0])   # dL/dh_t through step t+1
+        g = np.zeros_like(dtanh[:, 0])   # carried back from step t+1
         for t in range(T - 1, -1, -1):
-            g = g + dh[:, t]             # the two paths into h_t
+            g = g + dh[:, t]             # both paths: now dL/dh_t
             da[:, t] = g * dtanh[:, t]
             g = da[:, t] @ Wh.T          # to h_{t-1} (h0 at t = 0)
         dh0 = g

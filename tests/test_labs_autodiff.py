@@ -109,3 +109,23 @@ def test_xor_solved():
     good = np.array([[0.1], [0.9], [0.8], [0.2]])
     bad = np.array([[0.1], [0.9], [0.4], [0.2]])
     assert lab.xor_solved(np.stack([good, bad]), Y_XOR).tolist() == [True, False]
+
+
+def test_escape_epochs_first_crossing_and_never():
+    losses = np.array([[0.25, 0.25], [0.19, 0.25], [0.3, 0.24]])
+    assert lab.escape_epochs(losses).tolist() == [1, -1]
+    assert lab.escape_epochs(losses, below=0.245).tolist() == [1, 2]
+
+
+def test_hidden_unit_spread_zero_for_copies_and_matches_a_loop():
+    rng = np.random.default_rng(0)
+    p = {"W1": rng.standard_normal((3, 2, 4)),
+         "b1": rng.standard_normal((3, 4))}
+    got = lab.hidden_unit_spread(p, X_XOR)
+    for s in range(3):
+        a1 = 1 / (1 + np.exp(-(X_XOR @ p["W1"][s] + p["b1"][s])))
+        assert np.isclose(got[s], max(r.max() - r.min() for r in a1))
+    copies = {"W1": np.repeat(p["W1"][:, :, :1], 4, axis=2),
+              "b1": np.repeat(p["b1"][:, :1], 4, axis=1)}
+    assert np.allclose(lab.hidden_unit_spread(copies, X_XOR), 0)
+

@@ -168,3 +168,20 @@ def test_twin_grid_point_matches_a_live_run():
 
 def test_twin_png_is_a_png():
     assert lab.twin_png(T=10).startswith(b"\x89PNG")
+
+
+def test_truncate_reaches_h0_exactly_when_t_minus_k_is_below_zero():
+    """rnn_backward's docstring: with 0-based t, the gradient entering at
+    h[:, t] is added to dh0 iff t - k <= -1, and then it equals full BPTT's."""
+    p, _ = _sequence(7)
+    h, cache = rnn_forward(**p)
+    rng, k = np.random.default_rng(8), 2
+    for t in range(h.shape[1]):
+        dh = np.zeros_like(h)
+        dh[:, t] = rng.standard_normal(h[:, t].shape)
+        dh0_k = rnn_backward(dh, cache, truncate=k)[1]
+        if t - k <= -1:
+            np.testing.assert_allclose(dh0_k, rnn_backward(dh, cache)[1],
+                                       rtol=1e-12)
+        else:
+            assert np.all(dh0_k == 0)

@@ -25,6 +25,7 @@ __all__ = [
     "xor_forward", "train_xor_engine", "digits_forward",
     "train_digits_engine", "torch_network", "torch_init_params",
     "train_torch_one", "train_torch_seeds", "xor_solved",
+    "escape_epochs", "hidden_unit_spread",
 ]
 
 
@@ -338,3 +339,28 @@ def xor_solved(a2, y):
     """Boolean (S,): all four outputs on the correct side of 0.5."""
     a2 = np.asarray(a2)
     return np.all((a2 > 0.5) == (np.asarray(y) > 0.5), axis=(-2, -1))
+
+
+def escape_epochs(losses, below=0.2):
+    """First epoch (0-based) at which each seed's loss is below ``below``.
+
+    ``losses`` (epochs, S), as from :func:`train_torch_seeds` or
+    ``labs.xor.train_seeds``. Returns int (S,), -1 for a seed whose loss
+    never gets below ``below``.
+    """
+    losses = np.asarray(losses)
+    under = losses < below
+    return np.where(under.any(axis=0), np.argmax(under, axis=0), -1)
+
+
+def hidden_unit_spread(params, X):
+    """How different the hidden units of each network start, (S,).
+
+    ``params`` with a leading seed axis (``W1`` (S, D, H), ``b1`` (S, H)),
+    X (N, D). For each seed: the largest difference between two hidden
+    units' sigmoid activations on the same input, max over n of
+    (max_h a1[n, h] - min_h a1[n, h]). Near 0: the units are copies.
+    """
+    z1 = np.asarray(X) @ params["W1"] + params["b1"][:, None]  # (S, N, H)
+    a1 = 1 / (1 + np.exp(-z1))
+    return (a1.max(axis=2) - a1.min(axis=2)).max(axis=1)

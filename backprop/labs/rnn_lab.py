@@ -7,7 +7,7 @@
 * a sequence model (RNN + linear read-out + MSE) trained with Adam on noisy
   sine waves (:func:`sine_data`, :func:`init_model`, :func:`loss_and_grads`,
   :func:`train`), and the same model in PyTorch (:func:`torch_train`);
-* a delayed-echo task that truncated BPTT cannot learn
+* a delayed-echo task that truncated BPTT learns barely
   (:func:`echo_data`), and the memory of chunked truncated BPTT
   (:func:`peak_memory`);
 * the widget (sequence length and spectral radius -> gradient norm over
@@ -43,14 +43,14 @@ def bptt_loop(dh, x, h0, hs, Wx, Wh, keep_h0=True):
     T = len(hs)
     states = [h0] + list(hs) if keep_h0 else list(hs)
     dWx, dWh = np.zeros_like(Wx), np.zeros_like(Wh)
-    db, g = np.zeros(Wh.shape[0]), np.zeros_like(h0)
+    db, carry = np.zeros(Wh.shape[0]), np.zeros_like(h0)
     for t in reversed(range(T)):
-        da = (g + dh[t]) * (1 - hs[t] ** 2)      # (N, H)
+        da = (carry + dh[t]) * (1 - hs[t] ** 2)  # (N, H)
         prev = states[t] if keep_h0 else hs[t - 1]
         dWx += x[t].T @ da
         dWh += prev.T @ da
         db += da.sum(axis=0)
-        g = da @ Wh.T                            # to h_{t-1}
+        carry = da @ Wh.T                        # to h_{t-1}
     return dWx, dWh, db
 
 
@@ -78,12 +78,12 @@ def grad_norms_through_time(T=50, rho=1.0, H=32, N=8, x_scale=0.05,
     Wx = rng.standard_normal((H, H)) / np.sqrt(H)
     x = x_scale * rng.standard_normal((N, T, H))
     h, _ = rnn_forward(x, np.zeros((N, H)), Wx, Wh, np.zeros(H))
-    g = rng.standard_normal((N, H))
-    g /= np.linalg.norm(g)
+    hbar = rng.standard_normal((N, H))           # dL/dh_T
+    hbar /= np.linalg.norm(hbar)
     norms = np.empty(T)
     for t in range(T - 1, -1, -1):
-        norms[t] = np.linalg.norm(g)
-        g = (g * (1 - h[:, t] ** 2)) @ Wh.T      # dL/dh_{t-1}
+        norms[t] = np.linalg.norm(hbar)
+        hbar = (hbar * (1 - h[:, t] ** 2)) @ Wh.T   # dL/dh_{t-1}
     return norms
 
 

@@ -185,7 +185,8 @@ def check_q2(ans, cases):
 Q3_HINTS = {
     "a": "0.5**50 is about 1e-15: the gradient from step 50 has vanished long before step 0",
     "b": "0.9 looks close to 1, but 0.9**50 is about 0.005: below 1/10",
-    "d": "1.1**50 is about 117: above 10, the gradient explodes",
+    "d": ("1.5**50 is about 6e8: far above 10, the gradient explodes; the tanh holds "
+          "it back once the states saturate, but not below 10"),
 }
 
 
