@@ -72,9 +72,10 @@ def package_step(params, x, y):
 
 
 def unfused_step(params, x, y):
-    """The step as it was before the speed work (issue 11, section 13):
+    """The same step without the fused pair and the in-place update:
     separate dense and relu pairs, and SGD as ``p - lr * g`` (two new arrays
-    per parameter). Kept to measure the change in the same run."""
+    per parameter). Timed in the same run, to measure what those two
+    choices are worth on this machine."""
     L = len(SIZES) - 1
     caches = []
     h = x                                                    # (N, D)

@@ -78,8 +78,10 @@ def test_references_match_the_package():
     measured = cost_lab.activation_memory(3, 64, 128)
     assert measured == pytest.approx(cached_activation_bytes(64, (128,) * 4, 8), rel=0.01)
     # q4's answer is what the checkpoint model says
-    a, b = tuple(range(0, 24, 2)), (0, 10, 20)
-    assert ck.peak_activations(24, a) == 14 and ck.peak_activations(24, b) == 13
+    a, b = tuple(range(0, 24, 2)), (0, 6, 12, 18)
+    assert ck.peak_activations(24, a) == 14 and ck.peak_activations(24, b) == 10
+    # a margin the measured extras (2 to 4 layer outputs, chapter 13) cannot close
+    assert ck.peak_activations(24, a) - ck.peak_activations(24, b) >= 3
 
 
 def test_every_hinted_count_differs_from_the_right_one():
@@ -136,7 +138,7 @@ def test_q3_writing_into_an_argument_still_judged_on_the_result():
 # ---------------------------------------------------------------- q4
 
 def test_q4_wrong_choice_gets_the_counts():
-    assert_hint(run_with("q4", q4_answer="A"), "14", "13")
+    assert_hint(run_with("q4", q4_answer="A"), "14", "10")
 
 
 def test_q4_not_a_letter():

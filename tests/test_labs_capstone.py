@@ -84,7 +84,8 @@ def test_train_per_epoch_equals_one_fit_call(parts):
             rng=np.random.default_rng(5), progress=False)
     np.testing.assert_array_equal(run.step_loss, h.step_loss)
     assert run.grad_norm.shape == (total, 5) and run.lr.shape == (total,)
-    assert run.layers == ["Dense 0", "BatchNorm 1", "Dense 4", "BatchNorm 5", "Dense 8"]
+    assert run.layers == ["Dense 1", "BN 1", "Dense 2", "BN 2", "Dense 3"]
+    assert run.layers == cap.layer_labels(a)
     assert run.val_acc.shape == (3,) and np.all((run.val_acc >= 0) & (run.val_acc <= 1))
     loss, acc, pred = cap.evaluate(a, *small["val"])
     assert acc == run.val_acc[-1] and loss == run.val_loss[-1]
@@ -145,4 +146,14 @@ def test_figures_have_titles_and_labels(parts):
     fig = cap.plot_mistakes(np.zeros((4, 64)), wrong, np.array([0, 2, 2, 4]))
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["1 -> 2", "3 -> 4"]
+    assert all(im.get_interpolation() == "nearest"
+               for ax in fig.axes for im in ax.images)
+    assert fig.get_size_inches()[0] >= 4                # images large enough to read
     plt.close(fig)
+
+
+def test_epoch_medians_are_each_epochs_median_per_layer():
+    g = np.arange(12.0).reshape(6, 2)                         # 3 epochs of 2 steps
+    run = cap.Run(layers=["a", "b"], grad_norm=g, train_loss=np.zeros(3))
+    np.testing.assert_array_equal(cap.epoch_medians(run),
+                                  [[1, 2], [5, 6], [9, 10]])

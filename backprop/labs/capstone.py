@@ -26,6 +26,7 @@ __all__ = [
     "AdamCosine",
     "RecordingDropout",
     "Run",
+    "layer_labels",
     "steps_per_epoch",
     "train",
     "evaluate",
@@ -34,6 +35,7 @@ __all__ = [
     "compare_final",
     "confusion_matrix",
     "plot_curves",
+    "epoch_medians",
     "plot_grad_norms",
     "plot_confusion",
     "plot_mistakes",
@@ -116,7 +118,8 @@ class AdamCosine:
 class Run:
     """A training run, E epochs of S steps in all, L parameterised layers.
 
-    step_loss, lr (S,); grad_norm (S, L) with ``layers`` (L,) names;
+    step_loss, lr (S,); grad_norm (S, L) with ``layers`` (L,) names
+    (``layer_labels``);
     train_loss (E,) the epoch means of the steps' losses (dropout on);
     val_loss, val_acc (E,) scored in evaluation mode after each epoch.
     """
@@ -138,6 +141,21 @@ def evaluate(net, X, y):
     return float(loss), float(np.mean(pred == y)), pred
 
 
+def layer_labels(net):
+    """Readers' names of the parameterised layers, numbered per kind.
+
+    For the capstone model: ["Dense 1", "BN 1", "Dense 2", "BN 2",
+    "Dense 3"] (not the positions 0, 1, 4, 5, 8 in ``net.layers``).
+    """
+    short = {"BatchNorm": "BN"}
+    seen, out = {}, []
+    for name in net.layer_names():
+        kind = name.split(".")[1]
+        seen[kind] = seen.get(kind, 0) + 1
+        out.append(f"{short.get(kind, kind)} {seen[kind]}")
+    return out
+
+
 def steps_per_epoch(n, batch_size=BATCH):
     """Optimiser steps in one epoch of n rows: ceil(n / batch_size)."""
     return -(-n // batch_size)
@@ -155,8 +173,7 @@ def train(net, parts, epochs, lr0, seed, batch_size=BATCH, progress=True):
     X, y = parts["train"]
     total = epochs * steps_per_epoch(len(X), batch_size)
     opt, rng = AdamCosine(lr0, total), np.random.default_rng(seed)
-    run = Run(layers=[n.split(".")[1] + " " + n.split(".")[0]
-                      for n in net.layer_names()])
+    run = Run(layers=layer_labels(net))
     step_loss, curves = [], []
     for _ in tqdm(range(epochs), desc="training", unit="epoch",
                   disable=not progress):
@@ -338,6 +355,13 @@ def plot_curves(run, title=""):
     return fig
 
 
+def epoch_medians(run):
+    """(E, L): each layer's median gradient norm over each epoch's steps."""
+    E, (S, L) = len(run.train_loss), run.grad_norm.shape
+    spe = S // E
+    return np.median(run.grad_norm[:E * spe].reshape(E, spe, L), axis=1)
+
+
 def plot_grad_norms(run, title=""):
     """Per-layer gradient norm of every step (chapter 10's monitor), thin,
     with each epoch's median on top."""
@@ -348,9 +372,13 @@ def plot_grad_norms(run, title=""):
     E = len(run.train_loss)
     spe = S // E
     mid = spe * np.arange(E) + spe // 2
-    medians = np.median(run.grad_norm[:E * spe].reshape(E, spe, L), axis=1)
+    medians = epoch_medians(run)
+    # Dark, distinct colours (tab10 without its light ones): every line
+    # keeps its contrast on white.
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red",
+               "tab:purple", "tab:brown", "tab:gray"]
     for j, name in enumerate(run.layers):
-        colour = plt.cm.viridis(j / max(1, L - 1))
+        colour = palette[j % len(palette)]
         ax.plot(run.grad_norm[:, j], lw=0.5, alpha=0.35, color=colour)
         ax.plot(mid, medians[:, j], "o-", ms=3, lw=1.2, color=colour,
                 label=name)
@@ -384,20 +412,29 @@ def plot_confusion(cm, title=""):
     return fig
 
 
-def plot_mistakes(X, y, pred, cols=8):
-    """Every misclassified image, titled 'true -> predicted'."""
+def plot_mistakes(X, y, pred, cols=5):
+    """Every misclassified image, titled 'true -> predicted'.
+
+    Each 8x8 image is drawn 1.5 inches wide with visible pixels
+    (interpolation "nearest"), large enough to judge by eye.
+    """
     import matplotlib.pyplot as plt
 
     wrong = np.flatnonzero(pred != y)
     cols = max(1, min(cols, len(wrong)))
     rows = max(1, -(-len(wrong) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(max(4, cols), 1.3 * rows),
+    fig, axes = plt.subplots(rows, cols,
+                             figsize=(max(4, 1.5 * cols), 1.9 * rows + 0.4),
                              layout="constrained", squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, k in zip(axes.ravel(), wrong):
-        ax.imshow(X[k].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(f"{y[k]} -> {pred[k]}", fontsize=10)
+        ax.imshow(X[k].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.axis("on")                       # a frame marks the 8x8 grid
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{y[k]} -> {pred[k]}", fontsize=12)
     fig.suptitle("misclassified test images (true -> predicted)",
-                 fontsize=11)
+                 fontsize=12)
     return fig

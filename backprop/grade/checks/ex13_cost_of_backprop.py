@@ -108,8 +108,8 @@ def check_q3(ans, cases):
 
 Q4_HINTS = {
     "a": "more checkpoints are not always better: schedule A holds its 12 checkpoints plus "
-         "the 2 recomputed outputs of one segment, 14 layer outputs; B holds 3 checkpoints "
-         "plus the 10 outputs of its longest segment, 13",
+         "the 2 recomputed outputs of one segment, 14 layer outputs; B holds 4 checkpoints "
+         "plus the 6 outputs of its longest segment, 10",
 }
 
 
