@@ -325,42 +325,48 @@ def twin_figure(lengths=TWIN_LENGTHS, radii=TWIN_RADII):
         t = np.arange(1, T + 1)
         return [
             {"type": "scatter", "mode": "lines", "x": t,
-             "y": Rounded(norms, 4), "name": "||dL/dh_t||, tanh RNN",
+             "y": Rounded(norms, 4), "name": "tanh RNN",
              "line": {"color": "#1f77b4", "width": 3},
-             "hovertemplate": "t = %{x}<br>||dL/dh_t|| = %{y:.3g}"
-                              "<extra></extra>"},
+             "hovertemplate": "t = %{x}<br>tanh RNN: ‖∂L/∂h<sub>t</sub>‖"
+                              " = %{y:.3g}<extra></extra>"},
             {"type": "scatter", "mode": "lines", "x": t,
              "y": Rounded(rho ** (T - 1.0 * t), 4),
-             "name": "rho^(T-t), linear RNN",
+             "name": "linear RNN, ρ<sup>T−t</sup>",
              "line": {"color": "#7f7f7f", "width": 1.5, "dash": "dot"},
-             "hoverinfo": "skip"}]
+             "hovertemplate": "t = %{x}<br>linear RNN: ρ<sup>T−t</sup>"
+                              " = %{y:.3g}<extra></extra>"}]
 
     layout = {
         "height": 590, "margin": {"l": 70, "r": 20, "t": 110, "b": 150},
-        "title": {"text": "Gradient through time, ||dL/dh_t||",
+        "title": {"text": "Gradient through time, ‖∂L/∂h<sub>t</sub>‖",
                   "x": 0.02, "xanchor": "left", "y": 0.975,
                   "font": {"size": 15}},
         "xaxis": {"title": {"text": "time step t (the loss is at t = T)"}},
-        "yaxis": {"title": {"text": "||dL/dh_t|| (log scale)"},
-                  "type": "log", "exponentformat": "power"},
+        "yaxis": {"title": {"text": "‖∂L/∂h<sub>t</sub>‖ (log; 1 at t = T)"},
+                  "type": "log", "exponentformat": "power", "dtick": 1},
         "legend": {"x": 0.3, "xanchor": "left", "y": 1.0,
                    "yanchor": "bottom", "orientation": "h",
                    "font": {"size": 11}},
         "template": "plotly_white",
     }
     fig = grid_figure(draw, steps, groups=groups, layout=layout,
-                      slider_label="spectral radius rho:", menu_y=1.08,
+                      slider_label="spectral radius ρ:", menu_y=1.08,
                       default=(50, 1.0))
     for slider in fig["layout"]["sliders"]:     # below the x-axis title
         slider["pad"] = {"t": 75}
     return fig
 
 
-def twin_png(T=50, radii=(0.9, 1.0, 1.1)):
-    """The twin's static picture: the default T, three radii. PNG bytes."""
+def twin_png(T=50, rho=1.0):
+    """The twin's static picture, its opening state (T, rho): the tanh
+    RNN's ||dL/dh_t|| and, dotted, rho^(T-t). PNG bytes."""
     from backprop.labs.style import png_bytes
 
-    fig = plot_norms({f"rho = {r:g}": grad_norms_through_time(T, r)
-                      for r in radii},
-                     f"Gradient through time, T = {T}")
+    fig = plot_norms({"tanh RNN": grad_norms_through_time(T, rho)},
+                     f"Gradient through time, T = {T}, rho = {rho:g}")
+    ax = fig.axes[0]
+    t = np.arange(1, T + 1)
+    ax.semilogy(t, rho ** (T - 1.0 * t), ":", color="0.5",
+                label="linear RNN, rho^(T-t)")
+    ax.legend(fontsize=9)
     return png_bytes(fig, dpi=100)
