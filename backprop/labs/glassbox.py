@@ -208,7 +208,8 @@ def step_state(t, step):
                               "label_xy": (x0 + frac * (x1 - x0), y0 + frac * (y1 - y0)),
                               "text": edge_text(layer, i, j, t, step),
                               "active": _ACTIVE_LAYER.get(step) == layer})
-    return {"title": f"Glass-box 2-2-1 network, step {STEPS[step]}",
+    number, _, what = STEPS[step].partition(". ")
+    return {"title": f"Glass-box 2-2-1 network, step {number}: {what}",
             "colour": _FWD if step <= 4 else _BWD, "nodes": nodes, "edges": edges,
             "notes": bias_text(t, step)}
 
