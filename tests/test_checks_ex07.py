@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from backprop.grade.checks import EXERCISES, run_question
 from backprop.grade.checks import ex07_numerical_stability as ex07
+from check_helpers import assert_registered, assert_right_answer_passes
 
 EX = "ex07_numerical_stability"
 
@@ -37,17 +38,12 @@ CORRECT = {"softmax_cross_entropy": softmax_ce_torch, "log_sigmoid": log_sigmoid
 
 
 def test_registered_with_four_questions():
-    qs = EXERCISES[EX]
-    assert [q.id for q in qs] == ["q1", "q2", "q3", "q4"]
-    assert sum(q.points for q in qs) == 10
-    assert {n for q in qs for n in q.answers} == set(CORRECT)
+    assert_registered(EX, ["q1", "q2", "q3", "q4"], 10, CORRECT)
 
 
 @pytest.mark.parametrize("q", ["q1", "q2", "q3", "q4"])
 def test_right_answer_passes(q):
-    res = run_question(EX, q, CORRECT)
-    assert res.status == "passed", res.text()
-    assert res.points == res.max_points
+    assert_right_answer_passes(EX, q, CORRECT)
 
 
 def test_references_match_torch():

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from backprop.grade.checks import EXERCISES, run_question
 from backprop.grade.checks import ex09_batch_normalisation as ex09
-from check_helpers import assert_hint
+from check_helpers import (assert_hint, assert_registered, assert_right_answer_passes,
+                           assert_stub_not_attempted)
 
 EX = "ex09_batch_normalisation"
 QS = ["q1", "q2", "q3", "q4"]
@@ -46,29 +47,17 @@ def run_with(q, **answers):
 
 
 def test_registered_with_four_questions():
-    qs = EXERCISES[EX]
-    assert [q.id for q in qs] == QS
-    assert sum(q.points for q in qs) == 9
-    assert {n for q in qs for n in q.answers} == set(CORRECT)
+    assert_registered(EX, QS, 9, CORRECT)
 
 
 @pytest.mark.parametrize("q", QS)
 def test_right_answer_passes(q):
-    res = run_question(EX, q, CORRECT)
-    assert res.status == "passed", res.text()
-    assert res.points == res.max_points
+    assert_right_answer_passes(EX, q, CORRECT)
 
 
 @pytest.mark.parametrize("q", QS)
 def test_untouched_stub_is_not_attempted(q):
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-    qn = next(x for x in EXERCISES[EX] if x.id == q)
-    name = qn.answers[0]
-    assert run_question(EX, q, {**CORRECT, name: None}).status == "not_attempted"
-    if callable(CORRECT[name]):
-        res = run_with(q, **{name: stub})
-        assert res.status == "not_attempted", res.text()
+    assert_stub_not_attempted(EX, q, CORRECT)
 
 
 def test_references_match_torch():

@@ -12,9 +12,10 @@ import torch.nn.functional as F
 from backprop.batchnorm import batchnorm_forward
 from backprop.dropout import dropout_backward as package_dropout_backward
 from backprop.dropout import dropout_forward
-from backprop.grade.checks import EXERCISES, run_question
+from backprop.grade.checks import run_question
 from backprop.grade.checks import ex14_capstone as ex14
-from check_helpers import assert_hint
+from check_helpers import (assert_hint, assert_registered, assert_right_answer_passes,
+                           assert_stub_not_attempted)
 
 EX = "ex14_capstone"
 QS = ["q1", "q2", "q3"]
@@ -41,28 +42,17 @@ def run_with(q, **answers):
 
 
 def test_registered_with_three_questions():
-    qs = EXERCISES[EX]
-    assert [q.id for q in qs] == QS
-    assert sum(q.points for q in qs) == 6
-    assert {n for q in qs for n in q.answers} == set(CORRECT)
+    assert_registered(EX, QS, 6, CORRECT)
 
 
 @pytest.mark.parametrize("q", QS)
 def test_right_answer_passes(q):
-    res = run_question(EX, q, CORRECT)
-    assert res.status == "passed", res.text()
-    assert res.points == res.max_points
+    assert_right_answer_passes(EX, q, CORRECT)
 
 
 @pytest.mark.parametrize("q", QS)
 def test_untouched_stub_is_not_attempted(q):
-    def stub(*args, **kwargs):
-        raise NotImplementedError()
-    qn = next(x for x in EXERCISES[EX] if x.id == q)
-    name = qn.answers[0]
-    assert run_question(EX, q, {**CORRECT, name: None}).status == "not_attempted"
-    if callable(CORRECT[name]):
-        assert run_with(q, **{name: stub}).status == "not_attempted"
+    assert_stub_not_attempted(EX, q, CORRECT)
 
 
 def test_references_match_the_package_and_torch():
