@@ -414,6 +414,19 @@ def call(name: str, fn: Callable, *args, **kwargs):
         raise LearnerError(name, exc) from exc
 
 
+def call_on_copies(name: str, fn: Callable, arrays: tuple, *rest):
+    """``call(name, fn, *copies of arrays, *rest)``, and whether ``fn`` wrote into any copy.
+
+    A learner's function must not change its arguments (``w -= ...`` changes
+    the caller's array); the check reports that instead of grading the result.
+    """
+    import numpy as np
+
+    copies = tuple(np.array(a, copy=True) for a in arrays)
+    got = call(name, fn, *copies, *rest)
+    return got, not all(np.array_equal(c, a) for c, a in zip(copies, arrays))
+
+
 def _code_names(code) -> set:
     names = set(code.co_names)
     for const in code.co_consts:

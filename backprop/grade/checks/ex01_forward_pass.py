@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from backprop.grade.checks.compare import compare_array, compare_choice, compare_shape
 from backprop.grade.checks.core import Case, Question, call, register
 from backprop.grade.plain import type_name

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from backprop.grade.checks.compare import compare_array, compare_choice, compare_scalar
-from backprop.grade.checks.core import Case, Question, call, register
+from backprop.grade.checks.core import Case, Question, call, call_on_copies, register
 from backprop.grade.plain import type_name
 
 EXERCISE = "ex10_training_in_practice"
@@ -124,9 +124,8 @@ def check_q2(ans, cases):
     fn = ans["momentum_step"]
     out = []
     for name, (w, g, v, lr, beta) in cases:
-        args = (w.copy(), g.copy(), v.copy())
-        got = call("momentum_step", fn, *args, lr, beta)
-        if not all(np.array_equal(a, b) for a, b in zip(args, (w, g, v))):
+        got, wrote = call_on_copies("momentum_step", fn, (w, g, v), lr, beta)
+        if wrote:
             out.append(Case(name, False, "momentum_step changed w, g or v in place",
                             "return new arrays; never write into an argument "
                             "(w -= ... changes the caller's array)"))
