@@ -203,7 +203,7 @@ def _restyle_args(states: list[list[dict]]) -> tuple[list[str], list[list[dict]]
 
 def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
                 layout_at=None, slider_label="", menu_label="", default=None,
-                menu_y=1.0, slider_pad=40):
+                menu_y=1.0, slider_pad=40, hide_static=None):
     """A Plotly figure (as a dict) that moves through precomputed states.
 
     draw: ``draw(group, step) -> list of trace dicts``, the traces of one
@@ -212,6 +212,9 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
     steps: ``[(label, step), ...]``, the slider's positions in order.
     groups: ``[(label, group), ...]`` for a dropdown, or ``None``.
     static: traces drawn once, in every state (on top of the others).
+    hide_static: ``hide_static(group) -> indices into static`` of the static
+        traces that dropdown choice hides (a choice that redraws a panel hides
+        its shared copy); all are shown by default.
     layout: Plotly layout dict (axes, title, size...).
     layout_at: ``layout_at(step) -> dict`` of layout items for that step
         (only without ``groups``), applied with the slider's ``update``.
@@ -261,7 +264,9 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
                         "currentvalue": {"prefix": slider_label + " "},
                         "pad": {"t": slider_pad}, "x": 0.0, "len": 1.0})
     n_dynamic = len(data)
-    data.extend(static)
+    hidden = (lambda group: ()) if hide_static is None else hide_static
+    data.extend(dict(t, visible=False) if i in set(hidden(g_default)) else t
+                for i, t in enumerate(static))
 
     fig_layout = dict(layout or {})
     if layout_at is not None:
@@ -276,7 +281,9 @@ def grid_figure(draw, steps, *, groups=None, static=(), layout=None,
         fig_layout["margin"] = margin
         buttons = []
         for gi, (label, _) in enumerate(group_list):
-            visible = [i in spans[gi] for i in range(n_dynamic)] + [True] * len(static)
+            off = set(hidden(group_keys[gi]))
+            visible = ([i in spans[gi] for i in range(n_dynamic)]
+                       + [i not in off for i in range(len(static))])
             shown = {f"sliders[{k}].visible": k == gi for k in range(len(group_list))}
             buttons.append({"label": str(label), "method": "update",
                             "args": [{"visible": visible}, shown]})

@@ -361,20 +361,14 @@ def twin_figure(params, X, y, shifts=TWIN_SHIFTS, resolution=TWIN_RESOLUTION,
             "x": 0.5, "y": 1.0, "xanchor": "center", "yanchor": "bottom",
             "showarrow": False, "font": {"size": 12}})
     steps = [(_shift_label(s), s) for s in shifts]
-    fig = grid_figure(draw, steps, groups=options, static=static, layout=layout,
-                      slider_label="shift:", default=(options[0][1], 0.0))
-    # A choice hides the static copy of the hidden units it redraws.
-    n_static = len(static)
-    first_static = len(fig["data"]) - n_static
-    for button, (_, (name, index)) in zip(fig["layout"]["updatemenus"][0]["buttons"],
-                                           options):
-        visible = button["args"][0]["visible"]
-        for j in _hidden_units_of(name, index):
-            visible[first_static + 2 * j] = visible[first_static + 2 * j + 1] = False
-    for j in _hidden_units_of(*options[0][1]):
-        for i in (first_static + 2 * j, first_static + 2 * j + 1):
-            fig["data"][i]["visible"] = False
-    return fig
+    # A choice hides the static copies (map and points) of the hidden units
+    # it redraws.
+    def hide_static(choice):
+        return [2 * j + k for j in _hidden_units_of(*choice) for k in (0, 1)]
+
+    return grid_figure(draw, steps, groups=options, static=static, layout=layout,
+                       slider_label="shift:", default=(options[0][1], 0.0),
+                       hide_static=hide_static)
 
 
 def twin_png(params, X, y, figsize=(7.0, 3.3)):

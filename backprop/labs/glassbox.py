@@ -380,9 +380,8 @@ def twin_figure(net=None, default=len(STEPS) - 1):
     fig = grid_figure(lambda _, step: _twin_traces(states[step]),
                       [(str(s), s) for s in range(len(STEPS))],
                       layout=layout, layout_at=layout_at, slider_label="step",
-                      default=(None, default))
-    # the slider's current value below the x-axis title, not beside it
-    fig["layout"]["sliders"][0]["pad"]["t"] = 60
+                      default=(None, default),
+                      slider_pad=60)  # its value below the x-axis title
     return fig
 
 

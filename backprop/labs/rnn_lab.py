@@ -351,9 +351,8 @@ def twin_figure(lengths=TWIN_LENGTHS, radii=TWIN_RADII):
     }
     fig = grid_figure(draw, steps, groups=groups, layout=layout,
                       slider_label="spectral radius ρ:", menu_y=1.08,
-                      default=(50, 1.0))
-    for slider in fig["layout"]["sliders"]:     # below the x-axis title
-        slider["pad"] = {"t": 75}
+                      default=(50, 1.0),
+                      slider_pad=75)  # below the x-axis title
     return fig
 
 

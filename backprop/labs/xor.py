@@ -580,9 +580,8 @@ def twin_figure(scales=TWIN_SCALES, hidden=TWIN_HIDDEN, lrs=TWIN_LRS, epochs=500
     scale0, h0, lr0 = default
     fig = grid_figure(draw, steps, groups=groups, static=static, layout=layout,
                       slider_label="learning rate:", menu_y=1.13,
-                      default=((scale0, h0), lr0))
-    for slider in fig["layout"]["sliders"]:
-        slider["pad"] = {"t": 50}  # below the x axes' titles
+                      default=((scale0, h0), lr0),
+                      slider_pad=50)  # below the x axes' titles
     return fig
 
 
