@@ -37,6 +37,20 @@ def find_chromium() -> str | None:
     return None
 
 
+#: Resolves once every interactive figure on the page (``div.bp-explore``,
+#: drawn by the book's loader) is drawn, or after 20 s; to a list of
+#: ``{id, ready}``, empty on a page without one.
+FIGURES_READY_JS = r"""new Promise(done => {
+  const t0 = Date.now();
+  (function poll() {
+    const figs = Array.from(document.querySelectorAll('.bp-explore'));
+    if (figs.every(f => f.dataset.ready) || Date.now() - t0 > 20000)
+      done(figs.map(f => ({id: f.id, ready: !!f.dataset.ready})));
+    else setTimeout(poll, 100);
+  })();
+})"""
+
+
 @dataclass
 class PageReport:
     url: str

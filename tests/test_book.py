@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from browser import FIGURES_READY_JS
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,6 +197,7 @@ def overflow_found():
 def test_page_renders_in_chromium(built_book, browser, page, overflow_found):
     url = (built_book / f"{page}.html").as_uri()
     report = browser.open(url, FACTS_JS)
+    browser.evaluate(FIGURES_READY_JS)  # measure and picture the drawn figures
     overflow_found[page] = overflow_problems(browser, page)
     shots = os.environ.get("BACKPROP_SCREENSHOTS")
     if shots:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from browser import FIGURES_READY_JS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: The widgets and the pages that carry their twins: Part I's five (issue 9)
@@ -34,15 +36,7 @@ TWIN_PAGES = {
 }
 PAGE_LIMIT = 1_000_000  # bytes of a page's own HTML
 
-WAIT_READY_JS = r"""new Promise(done => {
-  const t0 = Date.now();
-  (function poll() {
-    const figs = Array.from(document.querySelectorAll('.bp-explore'));
-    if (figs.every(f => f.dataset.ready) || Date.now() - t0 > 20000)
-      done(figs.map(f => ({id: f.id, ready: !!f.dataset.ready})));
-    else setTimeout(poll, 100);
-  })();
-})"""
+
 
 # What the reader sees of figure `id`: the plot area's SVG and raster
 # (heat maps are <image> elements), the legend and the annotations, plus the
@@ -173,7 +167,7 @@ def twin_problems(browser, path: Path, book_prefix: str) -> list[str]:
     specs = _specs(path.read_text())
     report = browser.open(path.as_uri(), "1")
     start = len(browser.events_since(0))
-    ready = browser.evaluate(WAIT_READY_JS)
+    ready = browser.evaluate(FIGURES_READY_JS)
     if not ready or not all(f["ready"] for f in ready):
         return [f"figures not drawn: {ready}"]
     if {f["id"] for f in ready} != {s["id"] for s in specs}:
@@ -289,7 +283,7 @@ def test_static_fallback(built_book, browser, media):
     browser.call("Emulation.setEmulatedMedia", media=media)
     try:
         browser.open(page.as_uri(), "1")
-        browser.evaluate(WAIT_READY_JS)
+        browser.evaluate(FIGURES_READY_JS)
         wraps = browser.evaluate(STATIC_JS)
     finally:
         browser.call("Emulation.setEmulatedMedia", media="")

@@ -343,7 +343,7 @@ def twin_figure(lengths=TWIN_LENGTHS, radii=TWIN_RADII):
                   "font": {"size": 15}},
         "xaxis": {"title": {"text": "time step t (the loss is at t = T)"}},
         "yaxis": {"title": {"text": "‖∂L/∂h<sub>t</sub>‖ (log; 1 at t = T)"},
-                  "type": "log", "exponentformat": "power", "dtick": 1},
+                  "type": "log", "exponentformat": "power"},
         "legend": {"x": 0.3, "xanchor": "left", "y": 1.0,
                    "yanchor": "bottom", "orientation": "h",
                    "font": {"size": 11}},
